@@ -1,0 +1,319 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The dictionary reader. Its input is untrusted: the writer may be hostile,
+ * its wild pointers may have scribbled over the mapping, or a surviving
+ * child may still be changing it. So it copies (pread, never mmap) into
+ * private memory, takes every bound from the file size rather than from a
+ * header field, checks every offset without overflow, verifies each
+ * version's CRC32C on its own copy, walks the slot table linearly (it always
+ * terminates), and caps what it allocates. What fails a check is counted and
+ * dropped.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dict/crc32c.h"
+#include "dict/dict.h"
+#include "dict/layout.h"
+#include "faultguard.h"
+#include "snapshot/snapshot.h"
+
+#define CHUNK_SLOTS 256u /* 64 KiB of slot table per read */
+
+struct source {
+	int fd;             /* -1 for a memory source */
+	const uint8_t *mem;
+	uint64_t size;
+};
+
+static int src_read(const struct source *src, uint64_t off, void *buf, uint64_t len)
+{
+	uint8_t *p = buf;
+
+	if (off > src->size || len > src->size - off)
+		return -ERANGE;
+	if (src->fd < 0) {
+		memcpy(buf, src->mem + off, len);
+		return 0;
+	}
+	while (len) {
+		ssize_t r = pread(src->fd, p, len, (off_t)off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		p += r;
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+/* True when [off, off+len) holds no data: a hole in a sparse memfd reads as zeros. */
+static int src_is_hole(const struct source *src, uint64_t off, uint64_t len)
+{
+	off_t data;
+
+	if (src->fd < 0)
+		return 0;
+	data = lseek(src->fd, (off_t)off, SEEK_DATA);
+	if (data < 0)
+		return errno == ENXIO;
+	return (uint64_t)data >= off + len;
+}
+
+struct layout {
+	uint64_t size;
+	uint64_t slot_off;
+	uint32_t slot_count;
+	uint64_t arena_off;
+	uint64_t arena_size;
+	uint64_t committed;
+	char app[SNAP_APP_MAX + 1];
+};
+
+static int header_ok(const struct dict_header *h, uint64_t size)
+{
+	uint64_t table;
+
+	if (h->magic != DICT_MAGIC || h->version != DICT_VERSION || h->hdr_size != sizeof(*h) ||
+	    crc32c(0, h, offsetof(struct dict_header, crc)) != h->crc)
+		return 0;
+	if (h->slot_off != DICT_SLOT_OFF || h->slot_size != sizeof(struct dict_slot) ||
+	    h->slot_count == 0 || (h->slot_count & (h->slot_count - 1)) || h->slot_count > (1u << 24))
+		return 0;
+	table = (uint64_t)h->slot_count * sizeof(struct dict_slot);
+	if (h->slot_off > size || table > size - h->slot_off)
+		return 0;
+	if (h->arena_off < h->slot_off + table || h->arena_off > size ||
+	    h->arena_size > size - h->arena_off)
+		return 0;
+	return 1;
+}
+
+static int read_layout(const struct source *src, struct layout *l)
+{
+	struct dict_header h;
+	uint64_t c[4];
+	int i, found = 0;
+
+	for (i = 0; i < 2 && !found; i++) {
+		if (src_read(src, DICT_HDR_COPY_OFF(i), &h, sizeof(h)))
+			return -EINVAL;
+		found = header_ok(&h, src->size);
+	}
+	if (!found)
+		return -EINVAL;
+	l->size = src->size;
+	l->slot_off = h.slot_off;
+	l->slot_count = h.slot_count;
+	l->arena_off = h.arena_off;
+	l->arena_size = h.arena_size;
+	memcpy(l->app, h.app, SNAP_APP_MAX);
+	l->app[SNAP_APP_MAX] = '\0';
+
+	/* The commit word: the highest of the copies whose check holds. */
+	l->committed = 0;
+	if (src_read(src, DICT_COMMIT_OFF, c, sizeof(c)))
+		return -EINVAL;
+	for (i = 0; i < 2; i++)
+		if (c[2 * i + 1] == ~c[2 * i] && c[2 * i] > l->committed)
+			l->committed = c[2 * i];
+	return 0;
+}
+
+struct reader {
+	const struct source *src;
+	const struct layout *l;
+	struct fg_snapshot *snap;
+	struct dict_read_stats *st;
+	uint64_t budget; /* value bytes we are still willing to copy */
+	uint8_t *buf;    /* scratch for one value */
+	uint64_t buf_cap;
+};
+
+/* Reads @len bytes at arena offset @off into the scratch buffer. */
+static const uint8_t *arena_read(struct reader *r, uint64_t off, uint64_t len)
+{
+	const struct layout *l = r->l;
+
+	if (off > l->arena_size || len > l->arena_size - off || len > r->budget)
+		return NULL;
+	if (len > r->buf_cap) {
+		uint8_t *n = realloc(r->buf, len);
+
+		if (!n)
+			return NULL;
+		r->buf = n;
+		r->buf_cap = len;
+	}
+	if (src_read(r->src, l->arena_off + off, r->buf, len))
+		return NULL;
+	return r->buf;
+}
+
+/* The bytes of version @v if it is intact and visible; NULL otherwise. */
+static const uint8_t *version_bytes(struct reader *r, const struct dict_slot *s,
+				    const struct dict_version *v, int *tombstone)
+{
+	struct dict_version_tag tag = {
+		.gen = v->gen, .txn = v->txn, .len = v->len, .key_crc = s->key_crc,
+	};
+	uint32_t crc = crc32c(0, &tag, sizeof(tag));
+	static const uint8_t none;
+	const uint8_t *p;
+
+	*tombstone = 0;
+	if (v->len == DICT_LEN_DELETED) {
+		*tombstone = 1;
+		return crc == v->crc ? &none : NULL;
+	}
+	p = v->len <= DICT_VAL_INLINE ? v->inl : arena_read(r, v->off, v->len);
+	if (!p || crc32c(crc, p, v->len) != v->crc)
+		return NULL;
+	return p;
+}
+
+static int visible(const struct reader *r, const struct dict_version *v)
+{
+	uint64_t gen = atomic_load_explicit(&v->gen, memory_order_relaxed);
+
+	return gen && (v->txn == 0 || v->txn <= r->l->committed);
+}
+
+static void read_slot(struct reader *r, const struct dict_slot *s)
+{
+	const struct dict_version *order[2];
+	char key[256];
+	const char *kp;
+	int i, n = 0, tomb;
+
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) != SLOT_BOUND)
+		return;
+	if (s->key_len == 0 || s->key_len > 255)
+		goto discard;
+	if (s->key_len <= DICT_KEY_INLINE) {
+		kp = s->key_inl;
+	} else {
+		kp = (const char *)arena_read(r, s->key_off, s->key_len);
+		if (!kp)
+			goto discard;
+	}
+	memcpy(key, kp, s->key_len);
+	if (crc32c(0, key, s->key_len) != s->key_crc || memchr(key, 0, s->key_len))
+		goto discard;
+
+	/* Newest first; fall back to the other version when it fails. */
+	for (i = 0; i < 2; i++)
+		if (visible(r, &s->ver[i]))
+			order[n++] = &s->ver[i];
+	if (n == 2 && atomic_load_explicit(&order[1]->gen, memory_order_relaxed) >
+			      atomic_load_explicit(&order[0]->gen, memory_order_relaxed)) {
+		const struct dict_version *t = order[0];
+
+		order[0] = order[1];
+		order[1] = t;
+	}
+	for (i = 0; i < n; i++) {
+		const uint8_t *val = version_bytes(r, s, order[i], &tomb);
+
+		if (!val) {
+			r->st->discarded++;
+			continue;
+		}
+		if (tomb)
+			return;
+		if (snapshot_add(r->snap, key, s->key_len, val, order[i]->len) == 0) {
+			r->budget -= order[i]->len;
+			r->st->bytes += order[i]->len;
+		} else {
+			r->st->discarded++;
+		}
+		return;
+	}
+	return;
+
+discard:
+	r->st->discarded++;
+}
+
+static struct fg_snapshot *read_source(const struct source *src, uint64_t limit,
+				       struct dict_read_stats *st)
+{
+	struct dict_read_stats dummy;
+	struct dict_slot *chunk = NULL;
+	struct reader r = { 0 };
+	struct layout l;
+	uint32_t i, n, j;
+	int err;
+
+	if (!st)
+		st = &dummy;
+	memset(st, 0, sizeof(*st));
+	if (limit && src->size > limit) {
+		errno = EFBIG;
+		return NULL;
+	}
+	err = read_layout(src, &l);
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	r.src = src;
+	r.l = &l;
+	r.st = st;
+	/* Honest values cannot add up to more than the arena holds. */
+	r.budget = l.arena_size;
+	r.snap = snapshot_new();
+	chunk = malloc(CHUNK_SLOTS * sizeof(*chunk));
+	if (!r.snap || !chunk) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	memcpy(r.snap->app, l.app, sizeof(r.snap->app));
+	for (i = 0; i < l.slot_count; i += n) {
+		uint64_t off = l.slot_off + (uint64_t)i * sizeof(*chunk);
+
+		n = l.slot_count - i < CHUNK_SLOTS ? l.slot_count - i : CHUNK_SLOTS;
+		if (src_is_hole(src, off, (uint64_t)n * sizeof(*chunk)))
+			continue;
+		err = src_read(src, off, chunk, (uint64_t)n * sizeof(*chunk));
+		if (err)
+			goto err_free;
+		for (j = 0; j < n; j++)
+			read_slot(&r, &chunk[j]);
+	}
+	free(chunk);
+	free(r.buf);
+	snapshot_finish(r.snap);
+	return r.snap;
+
+err_free:
+	free(chunk);
+	free(r.buf);
+	fg_snapshot_close(r.snap);
+	errno = -err;
+	return NULL;
+}
+
+struct fg_snapshot *dict_read_fd(int fd, uint64_t limit, struct dict_read_stats *st)
+{
+	struct source src = { .fd = fd };
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return NULL;
+	src.size = (uint64_t)sb.st_size;
+	return read_source(&src, limit, st);
+}
+
+struct fg_snapshot *dict_read_mem(const void *buf, size_t len, struct dict_read_stats *st)
+{
+	struct source src = { .fd = -1, .mem = buf, .size = len };
+
+	return read_source(&src, 0, st);
+}

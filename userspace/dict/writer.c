@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The dictionary writer. Every store into the shared mapping follows one
+ * rule: the newest valid version of a key is never touched while the next
+ * one is written. A new version is first invalidated (gen = 0), then filled,
+ * then published with a release store of its gen; only after that is the
+ * superseded version invalidated and its arena extent freed. Whatever
+ * instruction the process dies on, a reader finds for every key either the
+ * previous value or the new one, complete.
+ *
+ * Transactions tag their versions with a txn id that becomes visible when
+ * the commit word is published; until then readers fall back to the other
+ * version, which the transaction leaves alone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dict/arena.h"
+#include "dict/crc32c.h"
+#include "dict/dict.h"
+#include "dict/layout.h"
+
+struct dict_writer {
+	uint8_t *base;
+	uint64_t size;
+	struct dict_slot *slots;
+	uint32_t mask;
+	uint32_t used_slots; /* not SLOT_EMPTY */
+	uint32_t max_used;
+	uint8_t *arena_base;
+	struct arena arena;
+	struct dict_commit *commit;
+	struct dict_stats *stats;
+	uint64_t keys;
+	uint64_t bytes;
+	uint64_t gen;
+	uint64_t txn;      /* the open transaction, 0 outside one */
+	uint64_t last_txn; /* the last transaction id handed out */
+	uint32_t *touched; /* slots with a version of the open transaction */
+	uint32_t ntouched;
+};
+
+static inline uint32_t units_for(uint64_t bytes)
+{
+	return (uint32_t)((bytes + DICT_UNIT - 1) / DICT_UNIT);
+}
+
+static inline uint8_t *arena_ptr(const struct dict_writer *w, uint64_t off)
+{
+	return w->arena_base + off;
+}
+
+static int header_valid(const struct dict_header *h, uint64_t size)
+{
+	if (h->magic != DICT_MAGIC || h->version != DICT_VERSION ||
+	    h->hdr_size != sizeof(*h) || h->total_size != size)
+		return 0;
+	return crc32c(0, h, offsetof(struct dict_header, crc)) == h->crc;
+}
+
+int dict_writer_attach(int fd, struct dict_writer **out)
+{
+	const struct dict_header *h;
+	struct dict_writer *w;
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size < DICT_MIN_BYTES || (uint64_t)st.st_size > DICT_MAX_BYTES)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->size = (uint64_t)st.st_size;
+	w->base = mmap(NULL, w->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (w->base == MAP_FAILED) {
+		err = -errno;
+		goto err_free;
+	}
+	/* A forked child must not inherit a writable view of our dictionary. */
+	madvise(w->base, w->size, MADV_DONTFORK);
+
+	h = (const struct dict_header *)(w->base + DICT_HDR_COPY_OFF(0));
+	if (!header_valid(h, w->size)) {
+		err = -EINVAL;
+		goto err_unmap;
+	}
+	w->slots = (struct dict_slot *)(w->base + h->slot_off);
+	w->mask = h->slot_count - 1;
+	w->max_used = h->slot_count - h->slot_count / 8;
+	w->arena_base = w->base + h->arena_off;
+	w->commit = (struct dict_commit *)(w->base + DICT_COMMIT_OFF);
+	w->stats = (struct dict_stats *)(w->base + DICT_STATS_OFF);
+	w->touched = calloc(h->slot_count, sizeof(uint32_t));
+	if (!w->touched) {
+		err = -ENOMEM;
+		goto err_unmap;
+	}
+	err = arena_init(&w->arena, (uint32_t)(h->arena_size / DICT_UNIT));
+	if (err)
+		goto err_touched;
+	/* Only fresh dictionaries are attached: continue after whatever is there. */
+	w->last_txn = atomic_load(&w->commit[0].txn);
+	if (atomic_load(&w->commit[1].txn) > w->last_txn)
+		w->last_txn = atomic_load(&w->commit[1].txn);
+	*out = w;
+	return 0;
+
+err_touched:
+	free(w->touched);
+err_unmap:
+	munmap(w->base, w->size);
+err_free:
+	free(w);
+	return err;
+}
+
+void dict_writer_free(struct dict_writer *w)
+{
+	if (!w)
+		return;
+	arena_free_all(&w->arena);
+	free(w->touched);
+	if (w->base)
+		munmap(w->base, w->size);
+	free(w);
+}
+
+void dict_writer_detach(struct dict_writer *w, int fd)
+{
+	void *copy;
+
+	if (!w->base)
+		return;
+	/*
+	 * MADV_DONTFORK left the forked child without the shared mapping. Put a
+	 * private copy-on-write view of the same memfd at the same address: the
+	 * child's handle keeps working on the data as it was, and none of its
+	 * writes reach the parent's dictionary.
+	 */
+	copy = mmap(w->base, w->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, 0);
+	if (copy == MAP_FAILED)
+		w->base = NULL;
+}
+
+/* --- lookup ---------------------------------------------------------------- */
+
+static inline const char *slot_key(const struct dict_writer *w, const struct dict_slot *s)
+{
+	return s->key_len <= DICT_KEY_INLINE ? s->key_inl
+					      : (const char *)arena_ptr(w, s->key_off);
+}
+
+/*
+ * Finds @key's slot. On a miss, *insert is the slot a new binding should
+ * use (the first free slot on the probe chain, or the empty one ending it),
+ * or UINT32_MAX when the chain has no room.
+ */
+static inline struct dict_slot *lookup(struct dict_writer *w, const char *key, uint32_t klen,
+				       uint32_t hash, uint32_t *insert)
+{
+	uint32_t i = hash & w->mask, n, first_free = UINT32_MAX;
+
+	for (n = 0; n <= w->mask; n++, i = (i + 1) & w->mask) {
+		struct dict_slot *s = &w->slots[i];
+		uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
+
+		if (state == SLOT_EMPTY) {
+			*insert = first_free != UINT32_MAX ? first_free : i;
+			return NULL;
+		}
+		if (state == SLOT_FREE) {
+			if (first_free == UINT32_MAX)
+				first_free = i;
+			continue;
+		}
+		if (s->key_crc == hash && s->key_len == klen &&
+		    memcmp(slot_key(w, s), key, klen) == 0)
+			return s;
+	}
+	*insert = first_free;
+	return NULL;
+}
+
+/* The valid version with the highest gen, or NULL. */
+static inline struct dict_version *newest(struct dict_slot *s)
+{
+	uint64_t g0 = atomic_load_explicit(&s->ver[0].gen, memory_order_relaxed);
+	uint64_t g1 = atomic_load_explicit(&s->ver[1].gen, memory_order_relaxed);
+
+	if (!g0 && !g1)
+		return NULL;
+	return g0 > g1 ? &s->ver[0] : &s->ver[1];
+}
+
+/* --- writing a version ------------------------------------------------------ */
+
+static inline void version_invalidate(struct dict_writer *w, struct dict_version *v)
+{
+	if (!atomic_load_explicit(&v->gen, memory_order_relaxed))
+		return;
+	atomic_store_explicit(&v->gen, 0, memory_order_release);
+	if (v->len != DICT_LEN_DELETED && v->len > DICT_VAL_INLINE)
+		arena_release(&w->arena, (uint32_t)(v->off / DICT_UNIT));
+}
+
+static inline uint32_t tag_crc(uint32_t key_crc, uint64_t gen, uint64_t txn, uint32_t len)
+{
+	struct dict_version_tag tag = { .gen = gen, .txn = txn, .len = len, .key_crc = key_crc };
+
+	return crc32c(0, &tag, sizeof(tag));
+}
+
+/*
+ * Fills version @v (already invalid) with @val and publishes it. @off is its
+ * arena offset for long values.
+ */
+static inline void version_publish(struct dict_writer *w, struct dict_slot *s,
+				   struct dict_version *v, const void *val, uint32_t len,
+				   uint64_t off)
+{
+	uint64_t gen = ++w->gen;
+	uint32_t crc = tag_crc(s->key_crc, gen, w->txn, len);
+
+	v->txn = w->txn;
+	v->len = len;
+	v->off = off;
+	/* A tombstone (DICT_LEN_DELETED) carries no bytes. */
+	if (len <= DICT_VAL_INLINE)
+		crc = crc32c_copy(crc, v->inl, val, len);
+	else if (len != DICT_LEN_DELETED)
+		crc = crc32c_copy(crc, arena_ptr(w, off), val, len);
+	v->crc = crc;
+	atomic_store_explicit(&v->gen, gen, memory_order_release);
+}
+
+static void stats_update(struct dict_writer *w)
+{
+	atomic_store_explicit(&w->stats->keys, w->keys, memory_order_relaxed);
+	atomic_store_explicit(&w->stats->bytes, w->bytes, memory_order_relaxed);
+}
+
+static int bind_slot(struct dict_writer *w, uint32_t idx, const char *key, uint32_t klen,
+		     uint32_t hash)
+{
+	struct dict_slot *s = &w->slots[idx];
+	uint32_t state = atomic_load_explicit(&s->state, memory_order_relaxed);
+	uint64_t key_off = 0;
+
+	if (state == SLOT_EMPTY && w->used_slots >= w->max_used)
+		return -ENOSPC;
+	if (klen > DICT_KEY_INLINE) {
+		int64_t u = arena_alloc(&w->arena, units_for(klen));
+
+		if (u < 0)
+			return (int)u;
+		key_off = (uint64_t)u * DICT_UNIT;
+	}
+	/* The slot is empty or free: readers ignore it while we fill it. */
+	atomic_store_explicit(&s->ver[0].gen, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->ver[1].gen, 0, memory_order_relaxed);
+	s->key_crc = hash;
+	s->key_len = klen;
+	s->key_off = key_off;
+	memcpy(klen <= DICT_KEY_INLINE ? s->key_inl : (char *)arena_ptr(w, key_off), key, klen);
+	atomic_store_explicit(&s->state, SLOT_BOUND, memory_order_release);
+	if (state == SLOT_EMPTY)
+		w->used_slots++;
+	return 0;
+}
+
+/* Returns a bound slot to the free state; readers then ignore it. */
+static void unbind_slot(struct dict_writer *w, struct dict_slot *s)
+{
+	atomic_store_explicit(&s->state, SLOT_FREE, memory_order_release);
+	version_invalidate(w, &s->ver[0]);
+	version_invalidate(w, &s->ver[1]);
+	if (s->key_len > DICT_KEY_INLINE)
+		arena_release(&w->arena, (uint32_t)(s->key_off / DICT_UNIT));
+	s->key_len = 0;
+}
+
+static inline int key_ok(const char *key, size_t klen)
+{
+	return key && klen >= 1 && klen <= 255;
+}
+
+/* The version of @s the open transaction wrote, if any. */
+static inline struct dict_version *txn_version(struct dict_writer *w, struct dict_slot *s)
+{
+	int i;
+
+	if (!w->txn)
+		return NULL;
+	for (i = 0; i < 2; i++)
+		if (s->ver[i].txn == w->txn && atomic_load_explicit(&s->ver[i].gen,
+								    memory_order_relaxed))
+			return &s->ver[i];
+	return NULL;
+}
+
+static inline struct dict_version *spare_version(struct dict_slot *s)
+{
+	uint64_t g0 = atomic_load_explicit(&s->ver[0].gen, memory_order_relaxed);
+	uint64_t g1 = atomic_load_explicit(&s->ver[1].gen, memory_order_relaxed);
+
+	return g0 <= g1 ? &s->ver[0] : &s->ver[1];
+}
+
+static int write_version(struct dict_writer *w, struct dict_slot *s, const void *val, uint32_t len)
+{
+	struct dict_version *mine = txn_version(w, s), *v, *old;
+	uint64_t off = 0;
+
+	if (len != DICT_LEN_DELETED && len > DICT_VAL_INLINE) {
+		int64_t u = arena_alloc(&w->arena, units_for(len));
+
+		if (u < 0)
+			return (int)u;
+		off = (uint64_t)u * DICT_UNIT;
+	}
+	if (mine) {
+		/* Rewriting our own uncommitted version: nobody relies on it. */
+		v = mine;
+		version_invalidate(w, v);
+		old = NULL;
+	} else {
+		v = spare_version(s);
+		version_invalidate(w, v); /* in a transaction, the spare is never the newest */
+		old = v == &s->ver[0] ? &s->ver[1] : &s->ver[0];
+		if (w->txn)
+			w->touched[w->ntouched++] = (uint32_t)(s - w->slots);
+	}
+	version_publish(w, s, v, val, len, off);
+	if (old && !w->txn)
+		version_invalidate(w, old);
+	return 0;
+}
+
+/* The value the writer itself sees (its open transaction included), or NULL. */
+static inline struct dict_version *visible(struct dict_writer *w, struct dict_slot *s)
+{
+	struct dict_version *v = txn_version(w, s);
+
+	if (!v)
+		v = newest(s);
+	if (!v || v->len == DICT_LEN_DELETED)
+		return NULL;
+	return v;
+}
+
+int dict_set(struct dict_writer *w, const char *key, size_t klen, const void *val, size_t len)
+{
+	struct dict_version *prev;
+	struct dict_slot *s;
+	uint32_t hash, idx;
+	int err;
+
+	if (!w || !w->base)
+		return -EBADF;
+	if (!key_ok(key, klen) || (!val && len))
+		return -EINVAL;
+	if (len >= DICT_LEN_DELETED)
+		return -ENOSPC;
+	hash = crc32c(0, key, klen);
+	s = lookup(w, key, (uint32_t)klen, hash, &idx);
+	if (!s) {
+		if (idx == UINT32_MAX)
+			return -ENOSPC;
+		err = bind_slot(w, idx, key, (uint32_t)klen, hash);
+		if (err)
+			return err;
+		s = &w->slots[idx];
+		prev = NULL;
+	} else {
+		prev = visible(w, s);
+	}
+	err = write_version(w, s, val, (uint32_t)len);
+	if (err) {
+		if (!prev && !newest(s))
+			unbind_slot(w, s);
+		return err;
+	}
+	w->keys += !prev;
+	w->bytes += len - (prev ? prev->len : 0);
+	stats_update(w);
+	return 0;
+}
+
+int dict_get(struct dict_writer *w, const char *key, size_t klen, void *buf, size_t buf_len,
+	     size_t *len)
+{
+	struct dict_version *v;
+	struct dict_slot *s;
+	uint32_t idx;
+
+	if (!w || !w->base)
+		return -EBADF;
+	if (!key_ok(key, klen) || !len || (!buf && buf_len))
+		return -EINVAL;
+	s = lookup(w, key, (uint32_t)klen, crc32c(0, key, klen), &idx);
+	v = s ? visible(w, s) : NULL;
+	if (!v)
+		return -ENOENT;
+	*len = v->len;
+	if (buf_len < v->len)
+		return -ENOBUFS;
+	memcpy(buf, v->len <= DICT_VAL_INLINE ? v->inl : arena_ptr(w, v->off), v->len);
+	return 0;
+}
+
+int dict_del(struct dict_writer *w, const char *key, size_t klen)
+{
+	struct dict_version *prev;
+	struct dict_slot *s;
+	uint32_t idx;
+	int err;
+
+	if (!w || !w->base)
+		return -EBADF;
+	if (!key_ok(key, klen))
+		return -EINVAL;
+	s = lookup(w, key, (uint32_t)klen, crc32c(0, key, klen), &idx);
+	prev = s ? visible(w, s) : NULL;
+	if (!prev)
+		return -ENOENT;
+	w->keys--;
+	w->bytes -= prev->len;
+	if (w->txn) {
+		err = write_version(w, s, NULL, DICT_LEN_DELETED);
+		if (err)
+			return err;
+	} else {
+		unbind_slot(w, s);
+	}
+	stats_update(w);
+	return 0;
+}
+
+int dict_begin(struct dict_writer *w)
+{
+	if (!w || !w->base)
+		return -EBADF;
+	if (w->txn)
+		return -EBUSY;
+	w->txn = ++w->last_txn;
+	w->ntouched = 0;
+	return 0;
+}
+
+static void publish_commit(struct dict_commit *c, uint64_t txn)
+{
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		atomic_store_explicit(&c[i].txn, txn, memory_order_release);
+		atomic_store_explicit(&c[i].check, ~txn, memory_order_release);
+	}
+}
+
+int dict_commit(struct dict_writer *w)
+{
+	uint32_t i;
+
+	if (!w || !w->base)
+		return -EBADF;
+	if (!w->txn)
+		return -EINVAL;
+	publish_commit(w->commit, w->txn);
+	/* Published: the superseded versions may go now. */
+	for (i = 0; i < w->ntouched; i++) {
+		struct dict_slot *s = &w->slots[w->touched[i]];
+		struct dict_version *mine = txn_version(w, s);
+
+		if (!mine)
+			continue;
+		if (mine->len == DICT_LEN_DELETED)
+			unbind_slot(w, s);
+		else
+			version_invalidate(w, mine == &s->ver[0] ? &s->ver[1] : &s->ver[0]);
+	}
+	w->txn = 0;
+	w->ntouched = 0;
+	return 0;
+}
+
+int dict_rollback(struct dict_writer *w)
+{
+	uint32_t i;
+
+	if (!w || !w->base)
+		return -EBADF;
+	if (!w->txn)
+		return -EINVAL;
+	for (i = 0; i < w->ntouched; i++) {
+		struct dict_slot *s = &w->slots[w->touched[i]];
+		struct dict_version *mine = txn_version(w, s), *v;
+
+		if (!mine)
+			continue;
+		if (mine->len != DICT_LEN_DELETED) {
+			w->keys--;
+			w->bytes -= mine->len;
+		}
+		version_invalidate(w, mine);
+		v = newest(s); /* the value from before the transaction */
+		if (v) {
+			w->keys++;
+			w->bytes += v->len;
+		} else {
+			unbind_slot(w, s);
+		}
+	}
+	w->txn = 0;
+	w->ntouched = 0;
+	stats_update(w);
+	return 0;
+}
+
+void dict_writer_close(struct dict_writer *w, int fd)
+{
+	if (!w || !w->base)
+		return;
+	atomic_store_explicit(&w->stats->closed, DICT_CLOSED_MAGIC, memory_order_release);
+	/* The data is discarded: an orderly end leaves nothing to rescue. */
+	fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, DICT_SLOT_OFF,
+		  (off_t)(w->size - DICT_SLOT_OFF));
+}

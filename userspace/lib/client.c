@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Registration with the collector, from a background thread (see client.h). */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/proto.h"
+#include "lib/client.h"
+
+#define RETRY_MS 250       /* a collector that appears is found within this */
+#define REJECT_BACKOFF_MS 1000
+#define REJECT_BACKOFF_MAX_MS 60000
+#define REPLY_TIMEOUT_MS 5000
+
+enum session_end { SESSION_STOP, SESSION_LOST, SESSION_REJECTED };
+
+struct client {
+	pthread_t thread;
+	int stop_fd;
+	int memfd;
+	_Atomic int sock;
+	_Atomic int registered;
+	int orderly;
+	struct sockaddr_un addr;
+	int msg_len;
+	uint8_t msg[PROTO_MAX_MSG];
+};
+
+static int connect_collector(struct client *c)
+{
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return -errno;
+	if (connect(s, (struct sockaddr *)&c->addr, sizeof(c->addr)) < 0) {
+		int err = -errno;
+
+		close(s);
+		return err;
+	}
+	return s;
+}
+
+static int send_register(struct client *c, int s)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = c->msg, .iov_len = (size_t)c->msg_len };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cbuf,
+		.msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &c->memfd, sizeof(int));
+	return sendmsg(s, &mh, MSG_NOSIGNAL) == c->msg_len ? 0 : -errno;
+}
+
+/* Waits for @s to be readable; 1 readable, 0 timeout, -1 stop requested. */
+static int wait_readable(struct client *c, int s, int timeout_ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = c->stop_fd, .events = POLLIN },
+		{ .fd = s, .events = POLLIN },
+	};
+	int n;
+
+	do
+		n = poll(p, s >= 0 ? 2 : 1, timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n > 0 && p[0].revents)
+		return -1;
+	return n > 0;
+}
+
+static enum session_end session(struct client *c, int s)
+{
+	uint8_t buf[PROTO_MAX_MSG];
+	struct proto_msg m;
+	ssize_t n;
+	int r;
+
+	if (send_register(c, s))
+		return SESSION_LOST;
+	r = wait_readable(c, s, REPLY_TIMEOUT_MS);
+	if (r < 0)
+		return SESSION_STOP;
+	if (r == 0)
+		return SESSION_LOST;
+	n = recv(s, buf, sizeof(buf), 0);
+	if (n <= 0 || proto_decode(buf, (size_t)n, &m, NULL) || m.type != PROTO_ACK)
+		return SESSION_LOST;
+	r = m.status;
+	proto_msg_free(&m);
+	if (r != 0)
+		return SESSION_REJECTED;
+	atomic_store(&c->registered, 1);
+
+	/* Registered: sleep until the collector goes away or we are told to stop. */
+	for (;;) {
+		r = wait_readable(c, s, -1);
+		if (r < 0) {
+			if (c->orderly) {
+				int len = proto_encode_simple(buf, sizeof(buf), PROTO_CLOSE);
+
+				if (len > 0)
+					send(s, buf, (size_t)len, MSG_NOSIGNAL);
+			}
+			return SESSION_STOP;
+		}
+		n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return SESSION_LOST;
+	}
+}
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	int backoff = RETRY_MS;
+
+	for (;;) {
+		int s = connect_collector(c);
+
+		if (s >= 0) {
+			enum session_end end;
+
+			atomic_store(&c->sock, s);
+			end = session(c, s);
+			atomic_store(&c->registered, 0);
+			atomic_store(&c->sock, -1);
+			close(s);
+			if (end == SESSION_STOP)
+				break;
+			if (end == SESSION_REJECTED)
+				backoff = backoff < REJECT_BACKOFF_MS ? REJECT_BACKOFF_MS
+					  : backoff * 2 > REJECT_BACKOFF_MAX_MS ? REJECT_BACKOFF_MAX_MS
+										: backoff * 2;
+			else
+				backoff = RETRY_MS;
+		}
+		if (wait_readable(c, -1, backoff) < 0)
+			break;
+	}
+	return NULL;
+}
+
+int client_start(struct client **out, const char *socket_path, const char *app,
+		 const char *const *rescue_argv, uint32_t flags, int memfd)
+{
+	sigset_t all, old;
+	struct client *c;
+	int err;
+
+	if (strlen(socket_path) >= sizeof(c->addr.sun_path))
+		return -ENAMETOOLONG;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->memfd = memfd;
+	c->sock = -1;
+	c->addr.sun_family = AF_UNIX;
+	strcpy(c->addr.sun_path, socket_path);
+	c->msg_len = proto_encode_register(c->msg, sizeof(c->msg), app, rescue_argv, flags);
+	if (c->msg_len < 0) {
+		err = c->msg_len;
+		goto err_free;
+	}
+	c->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (c->stop_fd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	/* The app's signals are for the app's threads, not ours. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = -pthread_create(&c->thread, NULL, client_main, c);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		goto err_close;
+	*out = c;
+	return 0;
+
+err_close:
+	close(c->stop_fd);
+err_free:
+	free(c);
+	return err;
+}
+
+int client_registered(const struct client *c)
+{
+	return c ? atomic_load(&c->registered) : 0;
+}
+
+void client_stop(struct client *c, int orderly)
+{
+	uint64_t one = 1;
+
+	if (!c)
+		return;
+	c->orderly = orderly;
+	/* An eventfd write of 1 cannot fail. */
+	(void)!write(c->stop_fd, &one, sizeof(one));
+	pthread_join(c->thread, NULL);
+	close(c->stop_fd);
+	free(c);
+}
+
+void client_forget(struct client *c)
+{
+	int s;
+
+	if (!c)
+		return;
+	s = atomic_load(&c->sock);
+	/* The child must not keep the parent's registration alive. */
+	if (s >= 0)
+		close(s);
+	close(c->stop_fd);
+	free(c);
+}

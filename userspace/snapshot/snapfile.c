@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The .fgsnap file: a 32-byte header, then a zlib stream of the payload.
+ * docs/SNAPSHOT_FORMAT.md is the reference; all integers little-endian.
+ *
+ *   header:  magic "\x89FGSNAP\n", u32 version, u32 flags, u64 payload_len,
+ *            u32 payload_crc32c, u32 header_crc32c (over the 28 bytes before)
+ *   payload: u32 app_len, app, s32 pid, u32 uid, s64 time_ms, u64 count,
+ *            count x { u32 key_len, u64 val_len, key, value }
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "common/export.h"
+#include "dict/crc32c.h"
+#include "faultguard.h"
+#include "snapshot/snapshot.h"
+
+#define SNAP_MAGIC "\x89" "FGSNAP\n"
+#define SNAP_VERSION 1u
+#define SNAP_FLAG_ZLIB 0x1u
+#define SNAP_HDR_LEN 32u
+#define SNAP_MAX_PAYLOAD (16ull << 30)
+#define SNAP_MAX_FILE (16ull << 30)
+#define ZLIB_MAX_RATIO 1032u /* deflate cannot expand data by more */
+
+struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+};
+
+static void put(struct wbuf *b, const void *src, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		uint8_t *np;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (!np) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, src, n);
+	b->len += n;
+}
+
+static void put32(struct wbuf *b, uint32_t v)
+{
+	v = htole32(v);
+	put(b, &v, 4);
+}
+
+static void put64(struct wbuf *b, uint64_t v)
+{
+	v = htole64(v);
+	put(b, &v, 8);
+}
+
+int snapshot_encode(const struct fg_snapshot *s, void **out, size_t *out_len)
+{
+	struct wbuf pl = { 0 };
+	uint8_t *file;
+	uLongf zlen;
+	uint32_t crc;
+	size_t i, applen = strnlen(s->app, SNAP_APP_MAX);
+	int zerr;
+
+	put32(&pl, (uint32_t)applen);
+	put(&pl, s->app, applen);
+	put32(&pl, (uint32_t)s->pid);
+	put32(&pl, s->uid);
+	put64(&pl, (uint64_t)s->time_ms);
+	put64(&pl, s->count);
+	for (i = 0; i < s->count; i++) {
+		size_t klen = strlen(s->entries[i].key);
+
+		put32(&pl, (uint32_t)klen);
+		put64(&pl, s->entries[i].len);
+		put(&pl, s->entries[i].key, klen);
+		put(&pl, s->entries[i].val, s->entries[i].len);
+	}
+	if (pl.err)
+		goto err_pl;
+
+	zlen = compressBound(pl.len);
+	file = malloc(SNAP_HDR_LEN + zlen);
+	if (!file) {
+		pl.err = -ENOMEM;
+		goto err_pl;
+	}
+	/* Level 1: snapshots sit on the path from death to rescue. */
+	zerr = compress2(file + SNAP_HDR_LEN, &zlen, pl.p, pl.len, 1);
+	if (zerr != Z_OK) {
+		free(file);
+		pl.err = -ENOMEM;
+		goto err_pl;
+	}
+	crc = crc32c(0, pl.p, pl.len);
+	memcpy(file, SNAP_MAGIC, 8);
+	*(uint32_t *)(file + 8) = htole32(SNAP_VERSION);
+	*(uint32_t *)(file + 12) = htole32(SNAP_FLAG_ZLIB);
+	*(uint64_t *)(file + 16) = htole64(pl.len);
+	*(uint32_t *)(file + 24) = htole32(crc);
+	*(uint32_t *)(file + 28) = htole32(crc32c(0, file, 28));
+	free(pl.p);
+	*out = file;
+	*out_len = SNAP_HDR_LEN + zlen;
+	return 0;
+
+err_pl:
+	free(pl.p);
+	return pl.err;
+}
+
+struct rbuf {
+	const uint8_t *p;
+	size_t len, off;
+};
+
+static int get(struct rbuf *b, void *dst, size_t n)
+{
+	if (n > b->len - b->off)
+		return -EINVAL;
+	memcpy(dst, b->p + b->off, n);
+	b->off += n;
+	return 0;
+}
+
+static int get32(struct rbuf *b, uint32_t *v)
+{
+	int err = get(b, v, 4);
+
+	*v = le32toh(*v);
+	return err;
+}
+
+static int get64(struct rbuf *b, uint64_t *v)
+{
+	int err = get(b, v, 8);
+
+	*v = le64toh(*v);
+	return err;
+}
+
+static int parse_payload(struct fg_snapshot *s, const uint8_t *p, size_t len)
+{
+	struct rbuf b = { .p = p, .len = len };
+	uint32_t applen, pid, uid, klen;
+	uint64_t t, count, vlen, i;
+	int err;
+
+	if (get32(&b, &applen) || applen > SNAP_APP_MAX || get(&b, s->app, applen))
+		return -EINVAL;
+	s->app[applen] = '\0';
+	if (get32(&b, &pid) || get32(&b, &uid) || get64(&b, &t) || get64(&b, &count))
+		return -EINVAL;
+	s->pid = (int32_t)pid;
+	s->uid = uid;
+	s->time_ms = (int64_t)t;
+	if (count > len / 12)
+		return -EINVAL;
+	for (i = 0; i < count; i++) {
+		const uint8_t *key, *val;
+
+		if (get32(&b, &klen) || get64(&b, &vlen))
+			return -EINVAL;
+		if (klen == 0 || klen > FG_KEY_MAX || klen > b.len - b.off)
+			return -EINVAL;
+		key = b.p + b.off;
+		b.off += klen;
+		if (vlen > b.len - b.off)
+			return -EINVAL;
+		val = b.p + b.off;
+		b.off += vlen;
+		err = snapshot_add(s, (const char *)key, klen, val, vlen);
+		if (err)
+			return err;
+	}
+	if (b.off != b.len)
+		return -EINVAL;
+	snapshot_finish(s);
+	return 0;
+}
+
+struct fg_snapshot *snapshot_decode(const void *buf, size_t len)
+{
+	const uint8_t *h = buf;
+	struct fg_snapshot *s;
+	uint64_t plen;
+	uint8_t *payload;
+	uLongf got;
+	int err;
+
+	if (len < SNAP_HDR_LEN || memcmp(h, SNAP_MAGIC, 8) != 0 ||
+	    le32toh(*(const uint32_t *)(h + 28)) != crc32c(0, h, 28)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (le32toh(*(const uint32_t *)(h + 8)) != SNAP_VERSION ||
+	    le32toh(*(const uint32_t *)(h + 12)) != SNAP_FLAG_ZLIB) {
+		errno = ENOTSUP;
+		return NULL;
+	}
+	plen = le64toh(*(const uint64_t *)(h + 16));
+	if (plen > SNAP_MAX_PAYLOAD || plen > (uint64_t)(len - SNAP_HDR_LEN) * ZLIB_MAX_RATIO + 64) {
+		errno = EINVAL;
+		return NULL;
+	}
+	payload = malloc(plen ? plen : 1);
+	s = snapshot_new();
+	if (!payload || !s) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+	got = plen;
+	if (uncompress(payload, &got, h + SNAP_HDR_LEN, len - SNAP_HDR_LEN) != Z_OK || got != plen ||
+	    crc32c(0, payload, plen) != le32toh(*(const uint32_t *)(h + 24))) {
+		err = -EINVAL;
+		goto err_free;
+	}
+	err = parse_payload(s, payload, plen);
+	if (err)
+		goto err_free;
+	free(payload);
+	return s;
+
+err_free:
+	free(payload);
+	fg_snapshot_close(s);
+	errno = -err;
+	return NULL;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, uid_t uid,
+		      gid_t gid)
+{
+	char tmp[512];
+	void *buf = NULL;
+	size_t len;
+	int fd, err;
+
+	if (strlen(name) + 16 >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	err = snapshot_encode(s, &buf, &len);
+	if (err)
+		return err;
+	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		err = -errno;
+		goto err_buf;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) {
+		err = -errno;
+		goto err_unlink;
+	}
+	err = write_all(fd, buf, len);
+	if (!err && fsync(fd) < 0)
+		err = -errno;
+	if (err)
+		goto err_unlink;
+	close(fd);
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		err = -errno;
+		goto err_unlink;
+	}
+	/* The rename itself must survive a power cut too. */
+	fsync(dirfd == AT_FDCWD ? -1 : dirfd);
+	free(buf);
+	return 0;
+
+err_unlink:
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dirfd, tmp, 0);
+err_buf:
+	free(buf);
+	return err;
+}
+
+struct fg_snapshot *snapshot_read_at(int dirfd, const char *name)
+{
+	struct fg_snapshot *s = NULL;
+	struct stat st;
+	uint8_t *buf;
+	size_t off = 0;
+	int fd, err = 0;
+
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAP_MAX_FILE) {
+		err = fstat(fd, &st) < 0 ? errno : EINVAL;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	if (!buf) {
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	while (off < (size_t)st.st_size) {
+		ssize_t r = read(fd, buf + off, (size_t)st.st_size - off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			err = r < 0 ? errno : EINVAL;
+			break;
+		}
+		off += (size_t)r;
+	}
+	close(fd);
+	if (!err)
+		s = snapshot_decode(buf, off);
+	else
+		errno = err;
+	err = errno;
+	free(buf);
+	errno = err;
+	return s;
+}
+
+FG_EXPORT struct fg_snapshot *fg_snapshot_open(const char *path)
+{
+	if (!path) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return snapshot_read_at(AT_FDCWD, path);
+}
+
+FG_EXPORT int fg_snapshot_save(const struct fg_snapshot *s, const char *path)
+{
+	char dir[4096];
+	const char *slash, *name;
+	int dirfd, err;
+
+	if (!s || !path || !*path)
+		return -EINVAL;
+	slash = strrchr(path, '/');
+	if (slash) {
+		size_t n = (size_t)(slash - path);
+
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+		name = slash + 1;
+		dirfd = open(n ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		name = path;
+		dirfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (dirfd < 0)
+		return -errno;
+	if (!*name) {
+		close(dirfd);
+		return -EINVAL;
+	}
+	err = snapshot_write_at(dirfd, name, s, (uid_t)-1, (gid_t)-1);
+	close(dirfd);
+	return err;
+}

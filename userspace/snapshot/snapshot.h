@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A rescued dictionary in memory (struct fg_snapshot) and its file format
+ * (.fgsnap, see docs/SNAPSHOT_FORMAT.md). The dictionary reader builds one;
+ * the collector and guardians write it; fg_snapshot_open reads it back.
+ */
+#ifndef FG_SNAPSHOT_H
+#define FG_SNAPSHOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define SNAP_APP_MAX 64
+
+struct snap_entry {
+	char *key; /* NUL-terminated, 1-255 bytes */
+	uint8_t *val;
+	size_t len;
+};
+
+struct fg_snapshot {
+	char app[SNAP_APP_MAX + 1];
+	int32_t pid;
+	uint32_t uid;
+	int64_t time_ms; /* when the process died (or the snapshot was taken), ms since the epoch */
+	size_t count;
+	size_t cap;
+	uint64_t bytes; /* sum of value lengths */
+	struct snap_entry *entries; /* sorted by key after snapshot_finish() */
+};
+
+struct fg_snapshot *snapshot_new(void);
+/* Copies the entry in. Keys must be unique once snapshot_finish() ran. */
+int snapshot_add(struct fg_snapshot *s, const char *key, size_t klen, const void *val, size_t len);
+/* Sorts the entries by key; on duplicate keys keeps the one added last. */
+void snapshot_finish(struct fg_snapshot *s);
+void snapshot_set_meta(struct fg_snapshot *s, const char *app, int32_t pid, uint32_t uid,
+		       int64_t time_ms);
+const struct snap_entry *snapshot_find(const struct fg_snapshot *s, const char *key);
+
+/* Encodes @s as .fgsnap bytes (malloc'd into *buf). */
+int snapshot_encode(const struct fg_snapshot *s, void **buf, size_t *len);
+/* Decodes untrusted .fgsnap bytes: an error (errno set), never a crash. */
+struct fg_snapshot *snapshot_decode(const void *buf, size_t len);
+
+/*
+ * Writes @s as @dirfd/@name atomically: a temporary name in the same
+ * directory, fchown to @uid/@gid (unless -1), mode 0600, fsync, rename,
+ * fsync of the directory. Never follows a symlink.
+ */
+int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, uid_t uid,
+		      gid_t gid);
+/* Reads a .fgsnap file at @dirfd/@name (AT_FDCWD for a path). */
+struct fg_snapshot *snapshot_read_at(int dirfd, const char *name);
+
+#endif
