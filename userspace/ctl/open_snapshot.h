@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef FG_CTL_OPEN_SNAPSHOT_H
+#define FG_CTL_OPEN_SNAPSHOT_H
+
+struct fg_snapshot;
+
+/* Opens a .fgsnap file, or explains on stderr in one line why not and returns NULL. */
+struct fg_snapshot *ctl_open_snapshot(const char *path);
+
+#endif
