@@ -14,12 +14,13 @@
 #include <unistd.h>
 
 #include "common/export.h"
+#include "common/proto.h"
 #include "dict/dict.h"
 #include "faultguard.h"
 #include "lib/guard.h"
 #include "snapshot/snapshot.h"
 
-static const int guarded_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+static const int guarded_signals[GUARD_NSIGNALS] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
 
 FG_EXPORT int fg_memfd_create(const char *app, size_t max_bytes)
 {
@@ -43,11 +44,14 @@ FG_EXPORT struct fg_snapshot *fg_snapshot_read_fd(int fd, size_t *discarded)
 
 void guard_ignore_signals(struct guard_signals *saved)
 {
-	struct sigaction ign = { .sa_handler = SIG_IGN };
+	struct sigaction ign = { .sa_handler = SIG_IGN }, dfl = { .sa_handler = SIG_DFL };
 	size_t i;
 
 	for (i = 0; i < GUARD_NSIGNALS; i++)
 		sigaction(guarded_signals[i], &ign, &saved->old[i]);
+	sigaction(SIGCHLD, NULL, &saved->chld);
+	if (saved->chld.sa_handler == SIG_IGN || (saved->chld.sa_flags & SA_NOCLDWAIT))
+		sigaction(SIGCHLD, &dfl, NULL);
 }
 
 void guard_restore_signals(const struct guard_signals *saved)
@@ -56,15 +60,23 @@ void guard_restore_signals(const struct guard_signals *saved)
 
 	for (i = 0; i < GUARD_NSIGNALS; i++)
 		sigaction(guarded_signals[i], &saved->old[i], NULL);
+	sigaction(SIGCHLD, &saved->chld, NULL);
 }
 
-void guard_child_default_signals(void)
+void guard_child_default_signals(const struct guard_signals *saved)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t set;
 	size_t i;
 
-	for (i = 0; i < GUARD_NSIGNALS; i++)
+	sigemptyset(&set);
+	for (i = 0; i < GUARD_NSIGNALS; i++) {
 		sigaction(guarded_signals[i], &dfl, NULL);
+		sigaddset(&set, guarded_signals[i]);
+	}
+	/* A caller that blocked them would otherwise keep the app deaf to Ctrl-C. */
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	sigaction(SIGCHLD, &saved->chld, NULL);
 }
 
 int guard_wait(pid_t pid, int *wstatus)
@@ -85,7 +97,8 @@ int guard_is_crash(int wstatus, unsigned int flags)
 	return 0;
 }
 
-struct fg_snapshot *guard_read(int memfd, const char *app, pid_t pid, size_t *discarded)
+struct fg_snapshot *guard_read(int memfd, const char *app, pid_t pid, long long time_ms,
+			       size_t *discarded)
 {
 	struct fg_snapshot *s;
 	struct timespec now;
@@ -97,63 +110,93 @@ struct fg_snapshot *guard_read(int memfd, const char *app, pid_t pid, size_t *di
 	s = fg_snapshot_read_fd(memfd, discarded);
 	if (!s)
 		return NULL;
-	clock_gettime(CLOCK_REALTIME, &now);
-	snapshot_set_meta(s, app, pid, getuid(), (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	if (!time_ms) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		time_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	}
+	snapshot_set_meta(s, app, pid, getuid(), time_ms);
 	return s;
+}
+
+/* Runs in the forked child: never returns. */
+static void __attribute__((noreturn))
+guard_child(const struct fg_opts *opts, const struct guard_signals *saved, int memfd,
+	    fg_launch_fn launch, void *arg)
+{
+	char fdstr[16];
+	struct fg *fg;
+	int rc;
+
+	guard_child_default_signals(saved);
+	snprintf(fdstr, sizeof(fdstr), "%d", memfd);
+	setenv("FAULTGUARD_FD", fdstr, 1);
+	/*
+	 * Only fails when out of memory or fds (the options were checked
+	 * before the fork); the guardian then rescues an empty dictionary
+	 * with wait status 127, which is what happened.
+	 */
+	fg = fg_open(opts);
+	if (!fg)
+		_exit(127);
+	rc = launch(fg, arg);
+	/* The app ended in order: its data is not to be rescued. */
+	if (rc == 0)
+		fg_close(fg);
+	fflush(NULL);
+	_exit(rc & 0xff);
 }
 
 FG_EXPORT int fg_guard(const struct fg_opts *opts, fg_launch_fn launch, fg_rescue_fn rescue,
 		       void *arg)
 {
 	struct guard_signals saved;
+	struct fg_opts child_opts;
 	struct fg_snapshot *s;
-	char fdstr[16];
 	int memfd, wstatus, err;
 	pid_t pid;
 
-	if (!opts || !launch || opts->sz < sizeof(struct fg_opts) || !opts->app)
+	if (!opts || !launch || opts->sz < offsetof(struct fg_opts, flags) + sizeof(opts->flags))
 		return -EINVAL;
+	/* Checked here, not in the child, so that bad options never fork. */
+	if (!proto_app_name_ok(opts->app) || (opts->flags & ~FG_RESCUE_SIGNAL_ONLY))
+		return -EINVAL;
+	/* This guardian is the rescuer: the child needs no command and no collector socket. */
+	child_opts = (struct fg_opts){
+		.sz = sizeof(child_opts),
+		.app = opts->app,
+		.max_bytes = opts->max_bytes,
+		.flags = opts->flags,
+	};
 	memfd = dict_memfd_create(opts->app, opts->max_bytes);
 	if (memfd < 0)
 		return memfd;
+	/* Before the fork: a Ctrl-C at any instant from here on reaches the child alone. */
 	guard_ignore_signals(&saved);
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
-		guard_restore_signals(&saved);
-		close(memfd);
-		return err;
+		goto err_restore;
 	}
-	if (pid == 0) {
-		struct fg *fg;
-		int rc;
-
-		guard_child_default_signals();
-		snprintf(fdstr, sizeof(fdstr), "%d", memfd);
-		setenv("FAULTGUARD_FD", fdstr, 1);
-		fg = fg_open(opts);
-		if (!fg)
-			_exit(127);
-		rc = launch(fg, arg);
-		/* The app ended in order: its data is not to be rescued. */
-		if (rc == 0)
-			fg_close(fg);
-		fflush(NULL);
-		_exit(rc & 0xff);
-	}
+	if (pid == 0)
+		guard_child(&child_opts, &saved, memfd, launch, arg);
 	err = guard_wait(pid, &wstatus);
 	guard_restore_signals(&saved);
-	if (err) {
-		close(memfd);
-		return err;
-	}
+	if (err)
+		goto err_close;
 	if (guard_is_crash(wstatus, opts->flags) && rescue) {
-		s = guard_read(memfd, opts->app, pid, NULL);
+		/* NULL when the app called fg_close (or, rarely, when out of memory). */
+		s = guard_read(memfd, opts->app, pid, 0, NULL);
 		if (s)
 			rescue(s, wstatus, arg);
 		fg_snapshot_close(s);
 	}
 	close(memfd);
 	return wstatus;
+
+err_restore:
+	guard_restore_signals(&saved);
+err_close:
+	close(memfd);
+	return err;
 }

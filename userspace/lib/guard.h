@@ -13,17 +13,30 @@ struct fg_snapshot;
 
 struct guard_signals {
 	struct sigaction old[GUARD_NSIGNALS];
+	struct sigaction chld; /* the caller's SIGCHLD disposition */
 };
 
-/* The guardian ignores SIGINT/SIGTERM/SIGHUP/SIGQUIT while its child runs. */
+/*
+ * The guardian ignores SIGINT/SIGTERM/SIGHUP/SIGQUIT while its child runs,
+ * and makes sure SIGCHLD is not ignored (an ignored SIGCHLD reaps the child
+ * before the guardian can learn how it died). Call before fork().
+ */
 void guard_ignore_signals(struct guard_signals *saved);
 void guard_restore_signals(const struct guard_signals *saved);
-/* In the child: the default handlers back, so a Ctrl-C ends the app. */
-void guard_child_default_signals(void);
+/*
+ * In the child: the default handlers back, so a Ctrl-C ends the app, and
+ * the caller's own SIGCHLD disposition.
+ */
+void guard_child_default_signals(const struct guard_signals *saved);
 int guard_wait(pid_t pid, int *wstatus);
 /* Whether @wstatus calls for a rescue (FG_RESCUE_SIGNAL_ONLY in @flags). */
 int guard_is_crash(int wstatus, unsigned int flags);
-/* Reads the dead child's dictionary; NULL with errno ENODATA if it closed in order. */
-struct fg_snapshot *guard_read(int memfd, const char *app, pid_t pid, size_t *discarded);
+/*
+ * Reads the dead child's dictionary and records @app, @pid, the caller's
+ * uid and @time_ms (0: now) as who died when. NULL with errno ENODATA if
+ * the child ended in order (fg_close).
+ */
+struct fg_snapshot *guard_read(int memfd, const char *app, pid_t pid, long long time_ms,
+			       size_t *discarded);
 
 #endif
