@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * faultguardctl run [--app NAME] [--rescue 'CMD'] [--state-dir D] -- PROGRAM [ARGS]
+ *
+ * The standalone guardian for any program that calls fg_open: PROGRAM gets
+ * a dictionary in $FAULTGUARD_FD; when it dies of a signal or exits non-zero
+ * (without fg_close), the dictionary becomes a snapshot file and CMD runs
+ * with the rescue environment. Exits with PROGRAM's status (128+signal).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/cause.h"
+#include "common/crash_id.h"
+#include "common/proto.h"
+#include "common/timefmt.h"
+#include "ctl/ctl.h"
+#include "ctl/run_child.h"
+#include "ctl/run_rescue.h"
+#include "ctl/state_dir.h"
+#include "faultguard.h"
+#include "lib/guard.h"
+#include "snapshot/snapshot.h"
+
+#define EXIT_CANNOT_EXEC 127
+
+struct run {
+	char app[PROTO_APP_MAX + 1];
+	const char *rescue;
+	char state_dir[PATH_MAX];
+	char snap_dir[PATH_MAX]; /* STATE_DIR/snapshots/<uid>/<app> */
+	char **argv;
+	int snap_dirfd;
+	int memfd;
+	pid_t pid;
+	struct guard_signals saved;
+};
+
+/* A valid app name that is also a safe directory name ("." and ".." are not). */
+static int app_name_usable(const char *app)
+{
+	return proto_app_name_ok(app) && strcmp(app, ".") && strcmp(app, "..");
+}
+
+/* The default app name: PROGRAM's base name, other bytes as '_' (runs of them as one). */
+static void app_from_program(const char *program, char app[PROTO_APP_MAX + 1])
+{
+	const char *base = strrchr(program, '/') ? strrchr(program, '/') + 1 : program;
+	size_t n = 0;
+
+	for (; *base && n < PROTO_APP_MAX; base++) {
+		char c = *base;
+		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			 (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+
+		if (ok)
+			app[n++] = c;
+		else if (n == 0 || app[n - 1] != '_')
+			app[n++] = '_';
+	}
+	app[n] = '\0';
+	if (!app_name_usable(app))
+		strcpy(app, "app");
+}
+
+static int parse(int argc, char **argv, struct run *r)
+{
+	static const struct option opts[] = {
+		{ "app", required_argument, NULL, 'a' },
+		{ "rescue", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *app = NULL, *state_dir = NULL;
+	int c, err;
+
+	/* "+": the options end at PROGRAM, whose own options are its business. */
+	while ((c = getopt_long(argc, argv, "+a:r:s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'a':
+			app = optarg;
+			break;
+		case 'r':
+			r->rescue = optarg;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'h':
+			return ctl_usage("run",
+					 "run PROGRAM under a guardian that rescues its data");
+		default:
+			return ctl_usage("run", "unknown option");
+		}
+	}
+	if (optind >= argc || !argv[optind][0])
+		return ctl_usage("run", "expects a PROGRAM to run");
+	r->argv = argv + optind;
+	if (app && !app_name_usable(app))
+		return ctl_usage("run",
+				 "--app '%s' is not an app name (1-64 characters of "
+				 "[A-Za-z0-9._-], not '.' or '..')",
+				 app);
+	if (app)
+		strcpy(r->app, app);
+	else
+		app_from_program(r->argv[0], r->app);
+	if (r->rescue && !r->rescue[0])
+		return ctl_usage("run", "--rescue expects a command");
+	if (state_dir) {
+		err = state_dir_absolute(state_dir, r->state_dir, sizeof(r->state_dir));
+		if (err)
+			return ctl_usage("run", "--state-dir '%s' is not usable: %s", state_dir,
+					 strerror(-err));
+	} else {
+		err = state_dir_default(r->state_dir, sizeof(r->state_dir));
+		if (err)
+			return ctl_fail("cannot find a state directory (no home directory); "
+					"use --state-dir");
+	}
+	return 0;
+}
+
+/* The memfd must not land on 0-2: a caller that closed stdin would give PROGRAM it as stdin. */
+static int fd_above_stdio(int fd)
+{
+	int nfd, err;
+
+	if (fd > STDERR_FILENO)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	err = errno;
+	close(fd);
+	return nfd < 0 ? -err : nfd;
+}
+
+static int prepare(struct run *r)
+{
+	const char *why = "";
+	int n;
+
+	n = snprintf(r->snap_dir, sizeof(r->snap_dir), "%s/snapshots/%u/%s", r->state_dir,
+		     (unsigned int)getuid(), r->app);
+	if (n < 0 || (size_t)n + CRASH_ID_LEN + 8 >= sizeof(r->snap_dir))
+		return ctl_fail("the state directory path %s is too long", r->state_dir);
+	/* Before PROGRAM starts: a crash we could not save is better known now. */
+	r->snap_dirfd = state_dir_open_snapshots(r->state_dir, getuid(), r->app, &why);
+	if (r->snap_dirfd < 0)
+		return ctl_fail("cannot use %s: %s: %s", r->snap_dir, why,
+				strerror(-r->snap_dirfd));
+	r->memfd = fd_above_stdio(fg_memfd_create(r->app, 0));
+	if (r->memfd < 0)
+		return ctl_fail("cannot create the dictionary: %s", strerror(-r->memfd));
+	return 0;
+}
+
+static void describe_death(char *buf, size_t len, int wstatus)
+{
+	const char *cause = cause_of_wstatus(wstatus);
+
+	if (WIFSIGNALED(wstatus)) {
+		const char *name = signal_name(WTERMSIG(wstatus));
+
+		if (name)
+			snprintf(buf, len, "died of %s (%s)", name, cause);
+		else
+			snprintf(buf, len, "died of signal %d (%s)", WTERMSIG(wstatus), cause);
+	} else {
+		snprintf(buf, len, "exited with status %d (%s)", WEXITSTATUS(wstatus),
+			 cause ? cause : "no crash");
+	}
+}
+
+static void rescue(const struct run *r, const char *path, const char *id, int wstatus)
+{
+	struct rescue_info info = {
+		.snapshot = path,
+		.id = id,
+		.app = r->app,
+		.pid = r->pid,
+		.uid = getuid(),
+		.wstatus = wstatus,
+	};
+	int status, err;
+
+	err = run_rescue(r->rescue, &info, &r->saved, &status);
+	if (err)
+		ctl_fail("cannot start the rescue command: %s", strerror(-err));
+	else if (WIFEXITED(status) && WEXITSTATUS(status))
+		ctl_fail("the rescue command exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		ctl_fail("the rescue command was killed by %s",
+			 signal_name(WTERMSIG(status)) ? signal_name(WTERMSIG(status)) : "a signal");
+}
+
+/* PROGRAM died abnormally: snapshot, one line on stderr, rescue. */
+static void handle_crash(const struct run *r, int wstatus)
+{
+	char id[CRASH_ID_LEN], name[CRASH_ID_LEN + 8], path[PATH_MAX + CRASH_ID_LEN + 16];
+	char death[64];
+	int64_t now = time_now_ms();
+	struct fg_snapshot *s;
+	size_t discarded = 0;
+	int err;
+
+	s = guard_read(r->memfd, r->app, r->pid, now, &discarded);
+	if (!s) {
+		/* ENODATA: it called fg_close, an orderly end with nothing to rescue. */
+		if (errno != ENODATA)
+			ctl_fail("cannot read %s's dictionary: %s", r->app, strerror(errno));
+		return;
+	}
+	crash_id_make(id, now, r->pid);
+	snprintf(name, sizeof(name), "%s.fgsnap", id);
+	snprintf(path, sizeof(path), "%s/%s", r->snap_dir, name);
+	describe_death(death, sizeof(death), wstatus);
+	err = snapshot_write_at(r->snap_dirfd, name, s, (uid_t)-1, (gid_t)-1);
+	if (err) {
+		ctl_fail("%s (pid %d) %s, but its snapshot could not be written to %s: %s", r->app,
+			 (int)r->pid, death, path, strerror(-err));
+		goto out;
+	}
+	fprintf(stderr, "faultguardctl: %s (pid %d) %s; snapshot of %zu keys in %s", r->app,
+		(int)r->pid, death, fg_snapshot_count(s), path);
+	if (discarded)
+		fprintf(stderr, " (%zu damaged entries dropped)", discarded);
+	fputc('\n', stderr);
+	if (r->rescue)
+		rescue(r, path, id, wstatus);
+out:
+	fg_snapshot_close(s);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run r = { .snap_dirfd = -1, .memfd = -1 };
+	int rc, err, exec_failed, wstatus;
+
+	rc = parse(argc, argv, &r);
+	if (rc)
+		return rc;
+	rc = prepare(&r);
+	if (rc)
+		goto out;
+	/* Ignored from before the fork on, so a Ctrl-C never finds the guardian unprotected. */
+	guard_ignore_signals(&r.saved);
+	err = run_child_start(r.argv, r.memfd, &r.saved, &r.pid, &exec_failed);
+	if (err) {
+		if (exec_failed) {
+			rc = EXIT_CANNOT_EXEC;
+			ctl_fail("cannot run %s: %s", r.argv[0], strerror(-err));
+		} else {
+			rc = ctl_fail("cannot start %s: %s", r.argv[0], strerror(-err));
+		}
+		goto out_signals;
+	}
+	err = guard_wait(r.pid, &wstatus);
+	if (err) {
+		rc = ctl_fail("cannot wait for %s: %s", r.argv[0], strerror(-err));
+		goto out_signals;
+	}
+	/* Still ignoring: a Ctrl-C during the rescue is for the rescue command. */
+	if (guard_is_crash(wstatus, 0))
+		handle_crash(&r, wstatus);
+	rc = WIFSIGNALED(wstatus) ? 128 + WTERMSIG(wstatus) : WEXITSTATUS(wstatus);
+out_signals:
+	guard_restore_signals(&r.saved);
+out:
+	if (r.memfd >= 0)
+		close(r.memfd);
+	if (r.snap_dirfd >= 0)
+		close(r.snap_dirfd);
+	return rc;
+}
+
+CTL_COMMAND("run", cmd_run, "[--app NAME] [--rescue 'CMD'] [--state-dir D] -- PROGRAM [ARGS]",
+	    "run PROGRAM under a guardian that rescues its data");
