@@ -37,7 +37,7 @@ ARCH     := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wstrict-prototypes \
 	    -Wmissing-prototypes -Wformat=2
 BASE_CFLAGS := -std=gnu11 -O2 -g -fPIC -fvisibility=hidden -D_GNU_SOURCE \
-	    -Iinclude -Iuserspace -Itests -I$(BUILD) -DFG_VERSION='"$(VERSION)"' $(WARN)
+	    -Iinclude -Iuserspace -Itests -Ibpf -I$(BUILD) -DFG_VERSION='"$(VERSION)"' $(WARN)
 CFLAGS   ?=
 SAN      ?=
 ALL_CFLAGS := $(BASE_CFLAGS) $(SAN) $(CFLAGS)

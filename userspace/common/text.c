@@ -120,3 +120,45 @@ int text_unbase64(const char *s, unsigned char **out, size_t *out_len)
 	*out_len = o;
 	return 0;
 }
+
+/* Length of the valid UTF-8 sequence at @p (at most @left bytes), 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	size_t n;
+
+	if (left == 0)
+		return 0;
+	for (n = 1; n <= 4 && n <= left; n++)
+		if (text_is_utf8(p, n))
+			return n;
+	return 0;
+}
+
+char *text_utf8_sanitize(const void *buf, size_t len, size_t max)
+{
+	const unsigned char *p = buf;
+	char *out, *o;
+	size_t i = 0;
+
+	if (len > max)
+		len = max;
+	out = malloc(len * 3 + 1);
+	if (!out)
+		return NULL;
+	o = out;
+	while (i < len) {
+		size_t n = p[i] ? utf8_seq(p + i, len - i) : 0;
+
+		if (n) {
+			memcpy(o, p + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	*o = '\0';
+	return out;
+}

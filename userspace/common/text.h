@@ -12,4 +12,10 @@ char *text_base64(const void *p, size_t len);
 /* Decodes padded base64; malloc'd into *out. -EINVAL on bad input. */
 int text_unbase64(const char *s, unsigned char **out, size_t *len);
 
+/*
+ * A copy of @len bytes as valid UTF-8: invalid sequences and NUL bytes
+ * become U+FFFD, at most @max bytes of input are used. malloc'd.
+ */
+char *text_utf8_sanitize(const void *p, size_t len, size_t max);
+
 #endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The audit log: JSON Lines, one object per record, each appended with a
+ * single write() so a line is never split, and flushed per record. Every
+ * record gets `ts` (RFC 3339 UTC, ms) and `event`; strings from apps are
+ * made valid UTF-8 and escaped by the JSON writer.
+ */
+#ifndef FG_COLLECTOR_AUDIT_H
+#define FG_COLLECTOR_AUDIT_H
+
+#include <json-c/json.h>
+
+struct audit;
+
+/* @path "-" writes to stdout. */
+int audit_open(struct audit **out, const char *path);
+void audit_close(struct audit *a); /* accepts NULL */
+
+/* A new record with ts and event set; add fields, then audit_emit(). */
+json_object *audit_record(const char *event);
+/* Writes @rec as one line and releases it. */
+int audit_emit(struct audit *a, json_object *rec);
+
+/* JSON helpers for untrusted strings: valid UTF-8, bounded; NULL gives JSON null. */
+json_object *audit_str(const char *s);
+json_object *audit_strn(const char *s, size_t len);
+json_object *audit_argv(char *const *argv); /* array, or null for NULL */
+
+#endif

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The collector's shared state and the seams between its parts:
+ *   server.c    the socket: connections, identity, messages, queries
+ *   registry.c  live registrations, by tgid, with per-uid limits
+ *   ending.c    how a registration ends: exit/exec events, hang-ups, crashes
+ *   store.c     the state directory and snapshot files
+ *   rescue.c    running rescue commands as the app's user
+ *   monitor.c   the BPF programs;  audit.c  the audit log;  loop.c  epoll
+ */
+#ifndef FG_COLLECTOR_H
+#define FG_COLLECTOR_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "collector/audit.h"
+#include "collector/config.h"
+#include "collector/loop.h"
+#include "collector/monitor.h"
+
+struct fg_snapshot;
+
+#define FG_MAX_GROUPS 256
+#define HANGUP_GRACE_MS 1000 /* wait this long for an exit or exec event after a hang-up */
+
+struct conn;
+struct rescue_queue;
+
+struct identity {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[FG_MAX_GROUPS];
+	char comm[17];
+	uint64_t start_ticks; /* /proc/PID/stat starttime, clock ticks since boot */
+};
+
+struct reg {
+	struct identity id;
+	int pidfd;
+	int memfd;
+	uint64_t dict_size;
+	char app[65];
+	char **argv; /* NULL: snapshot only */
+	uint32_t flags;
+	int64_t registered_ms;
+	struct conn *conn;        /* NULL once the client hung up */
+	int64_t hangup_deadline;  /* CLOCK_MONOTONIC ms; 0 while connected */
+	struct reg *hash_next;
+	struct reg *hup_next;     /* on the hung-up list */
+};
+
+struct collector_stats {
+	uint64_t registrations_total;
+	uint64_t rejects_total;
+	uint64_t crashes_total;
+	uint64_t rescues_total;
+	uint64_t snapshot_bytes_total;
+};
+
+struct collector {
+	struct config cfg;
+	struct loop *loop;
+	struct monitor *mon;
+	struct audit *audit;
+	int state_dirfd;
+	/* registry */
+	struct reg **regs;
+	uint32_t reg_buckets;
+	uint32_t nregs;
+	struct reg *hungup;
+	struct uid_count *uid_counts;
+	/* server */
+	struct watch listen_w;
+	struct conn *conns;
+	uint32_t nconns;
+	/* timers and signals */
+	struct watch tick_w;
+	struct watch signal_w;
+	struct watch monitor_w;
+	struct rescue_queue *rescues;
+	struct collector_stats stats;
+	int stopping; /* shutting down: waiting for running rescues */
+};
+
+/* registry.c */
+int registry_init(struct collector *c);
+void registry_free(struct collector *c);
+struct reg *registry_find(struct collector *c, pid_t pid);
+/* Takes ownership of @memfd, @pidfd and @argv on success. */
+int registry_add(struct collector *c, const struct identity *id, int pidfd, int memfd,
+		 uint64_t size, const char *app, char **argv, uint32_t flags, struct conn *conn,
+		 const char **why);
+/* Removes @r from every index and frees it (fds closed, BPF unwatched). */
+void registry_remove(struct collector *c, struct reg *r);
+/* Counts of live registrations and connections per uid, for the limits. */
+unsigned int registry_uid_regs(struct collector *c, uid_t uid);
+int uid_conns_add(struct collector *c, uid_t uid, int delta);
+
+/* ending.c */
+void ending_on_event(const struct fg_event *e, void *ctx);
+void ending_on_close(struct collector *c, struct reg *r);
+void ending_on_hangup(struct collector *c, struct reg *r);
+void ending_tick(struct collector *c);
+
+/* server.c */
+int server_open(struct collector *c, const char **why);
+void server_close(struct collector *c);
+void server_tick(struct collector *c);
+/* Reads what the client of @r already sent (a CLOSE racing with its death). */
+void server_drain(struct collector *c, struct conn *conn);
+void server_conn_forget_reg(struct conn *conn);
+void server_drop(struct collector *c, struct conn *conn);
+/* For query answers: queue a packet, end after the queue drains, who asks. */
+void server_send(struct conn *conn, const void *buf, size_t len);
+void server_finish(struct conn *conn);
+const struct identity *server_peer(const struct conn *conn);
+
+/* store.c */
+int store_open(struct collector *c, const char **why);
+/* Writes @snap to snapshots/<uid>/<app>/<id>.fgsnap; the path into @path. */
+int store_write_snapshot(struct collector *c, const struct reg *r, const char *id,
+			 const struct fg_snapshot *snap, char *path, size_t path_len);
+
+/* rescue.c */
+int rescue_init(struct collector *c);
+void rescue_free(struct collector *c);
+struct rescue_request {
+	char id[64];
+	char app[65];
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int ngroups;
+	gid_t groups[FG_MAX_GROUPS];
+	char **argv; /* owned by the request */
+	int no_snapshot; /* writing the snapshot failed: nothing to rescue with */
+	char snapshot[4096];
+	const char *cause;
+	int signal;
+	int exit_code; /* -1 when killed */
+	int64_t death_mono_ns;
+};
+/* Runs (or queues) the rescue; takes ownership of @req. */
+void rescue_start(struct collector *c, struct rescue_request *req);
+unsigned int rescue_running(const struct collector *c);
+
+/* procinfo.c */
+int procinfo_read(pid_t pid, struct identity *id);
+int64_t mono_ms(void);
+int64_t mono_ns(void);
+
+#endif

@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * How a registration ends. The BPF exit event and the client's hang-up race
+ * each other: the kernel fires sched_process_exit before it closes the
+ * process's files, so when a hang-up is read first the ring buffer already
+ * holds the exit record — consuming it first settles most races. What
+ * remains is exec (its event follows the close-on-exec of our socket): a
+ * hang-up of a live process waits HANGUP_GRACE_MS for an exit or exec event
+ * before it counts as a plain hang-up.
+ *
+ *   exit(0)                      -> unregister "exit"
+ *   fg_close (CLOSE or marker)   -> unregister "close"
+ *   exec                         -> unregister "exec"
+ *   hang-up, process lives on    -> unregister "hangup"
+ *   fatal signal / exit(n != 0)  -> crash: audit, snapshot, rescue
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/collector.h"
+#include "common/cause.h"
+#include "common/crash_id.h"
+#include "common/timefmt.h"
+#include "dict/dict.h"
+#include "faultguard.h"
+#include "snapshot/snapshot.h"
+
+static void unregister(struct collector *c, struct reg *r, const char *reason, int exit_code)
+{
+	json_object *rec = audit_record("unregister");
+
+	json_object_object_add(rec, "app", audit_str(r->app));
+	json_object_object_add(rec, "pid", json_object_new_int(r->id.pid));
+	json_object_object_add(rec, "uid", json_object_new_int64(r->id.uid));
+	json_object_object_add(rec, "reason", json_object_new_string(reason));
+	if (exit_code > 0)
+		json_object_object_add(rec, "exit_code", json_object_new_int(exit_code));
+	audit_emit(c->audit, rec);
+	registry_remove(c, r);
+}
+
+void ending_on_close(struct collector *c, struct reg *r)
+{
+	unregister(c, r, "close", -1);
+}
+
+static int process_alive(const struct reg *r)
+{
+	struct pollfd p = { .fd = r->pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+void ending_on_hangup(struct collector *c, struct reg *r)
+{
+	pid_t pid = r->id.pid;
+
+	/* An exit record already queued explains the hang-up. */
+	monitor_consume(c->mon);
+	r = registry_find(c, pid);
+	if (!r || r->hangup_deadline)
+		return;
+	r->hangup_deadline = mono_ms() + HANGUP_GRACE_MS;
+	r->hup_next = c->hungup;
+	c->hungup = r;
+}
+
+void ending_tick(struct collector *c)
+{
+	int64_t now = mono_ms();
+	struct reg *r, *next;
+
+	for (r = c->hungup; r; r = next) {
+		next = r->hup_next;
+		if (now < r->hangup_deadline)
+			continue;
+		if (dict_fd_closed(r->memfd))
+			unregister(c, r, "close", -1);
+		else if (process_alive(r))
+			unregister(c, r, "hangup", -1);
+		/* A dead process without an exit record: the record was lost. */
+		else
+			unregister(c, r, "hangup", -1);
+	}
+}
+
+static json_object *hex_or_null(int have, uint64_t v)
+{
+	char buf[32];
+
+	if (!have)
+		return NULL;
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return json_object_new_string(buf);
+}
+
+static void audit_crash(struct collector *c, const struct reg *r, const struct fg_event *e,
+			const char *id, const char *cause, int sig, int exit_code)
+{
+	json_object *rec = audit_record("crash");
+	int same = sig && (e->flags & FG_EVF_HAVE_SIGNAL) && (int)e->signal == sig;
+	int sender = same && (e->flags & FG_EVF_HAVE_SENDER);
+
+	json_object_object_add(rec, "id", json_object_new_string(id));
+	json_object_object_add(rec, "app", audit_str(r->app));
+	json_object_object_add(rec, "pid", json_object_new_int(r->id.pid));
+	json_object_object_add(rec, "uid", json_object_new_int64(r->id.uid));
+	json_object_object_add(rec, "cause", json_object_new_string(cause));
+	json_object_object_add(rec, "signal", json_object_new_int(sig));
+	json_object_object_add(rec, "signal_name",
+			       sig ? json_object_new_string(signal_name(sig)) : NULL);
+	json_object_object_add(rec, "si_code", same ? json_object_new_int(e->si_code) : NULL);
+	json_object_object_add(rec, "fault_addr",
+			       hex_or_null(same && (e->flags & FG_EVF_HAVE_FAULT), e->fault_addr));
+	json_object_object_add(rec, "sender_pid", sender ? json_object_new_int64(e->sender_pid)
+							  : NULL);
+	json_object_object_add(rec, "sender_uid", sender ? json_object_new_int64(e->sender_uid)
+							  : NULL);
+	json_object_object_add(rec, "sender_comm",
+			       sender ? audit_strn(e->sender_comm, strnlen(e->sender_comm,
+									   sizeof(e->sender_comm)))
+				      : NULL);
+	json_object_object_add(rec, "exit_code", sig ? NULL : json_object_new_int(exit_code));
+	json_object_object_add(rec, "core_dumped",
+			       json_object_new_boolean(sig && (e->exit_code & 0x80)));
+	audit_emit(c->audit, rec);
+}
+
+static void audit_snapshot(struct collector *c, const struct reg *r, const char *id,
+			   const char *path, const struct fg_snapshot *s, uint64_t discarded,
+			   int64_t ms, int err)
+{
+	json_object *rec = audit_record("snapshot");
+
+	json_object_object_add(rec, "id", json_object_new_string(id));
+	json_object_object_add(rec, "app", audit_str(r->app));
+	json_object_object_add(rec, "pid", json_object_new_int(r->id.pid));
+	json_object_object_add(rec, "path", err ? NULL : audit_str(path));
+	json_object_object_add(rec, "keys", json_object_new_int64(s ? (int64_t)s->count : 0));
+	json_object_object_add(rec, "bytes", json_object_new_int64(s ? (int64_t)s->bytes : 0));
+	json_object_object_add(rec, "discarded", json_object_new_int64((int64_t)discarded));
+	json_object_object_add(rec, "ms", json_object_new_int64(ms));
+	if (err)
+		json_object_object_add(rec, "error", json_object_new_string(strerror(-err)));
+	audit_emit(c->audit, rec);
+}
+
+static char **steal_argv(struct reg *r)
+{
+	char **argv = r->argv;
+
+	r->argv = NULL;
+	return argv;
+}
+
+/* The death time on the realtime clock, from the event's monotonic stamp. */
+static int64_t death_time_ms(const struct fg_event *e)
+{
+	int64_t ago_ms = (mono_ns() - (int64_t)e->ktime_ns) / 1000000;
+
+	return time_now_ms() - (ago_ms > 0 ? ago_ms : 0);
+}
+
+static void crash(struct collector *c, struct reg *r, const struct fg_event *e)
+{
+	int sig = e->exit_code & 0x7f, exit_code = (e->exit_code >> 8) & 0xff;
+	const char *cause = cause_name(sig, exit_code, !!(e->flags & FG_EVF_OOM));
+	struct rescue_request *req;
+	struct dict_read_stats st = { 0 };
+	struct fg_snapshot *snap;
+	char id[CRASH_ID_LEN], path[4096] = "";
+	int64_t t0, when = death_time_ms(e);
+	int err = 0;
+
+	crash_id_make(id, when, r->id.pid);
+	c->stats.crashes_total++;
+	/* First the record that says it happened, before anything slow. */
+	audit_crash(c, r, e, id, cause, sig, exit_code);
+
+	t0 = mono_ms();
+	snap = dict_read_fd(r->memfd, c->cfg.max_dict_bytes, &st);
+	if (!snap) {
+		err = -errno;
+	} else {
+		snapshot_set_meta(snap, r->app, r->id.pid, r->id.uid, when);
+		err = store_write_snapshot(c, r, id, snap, path, sizeof(path));
+	}
+	audit_snapshot(c, r, id, path, snap, st.discarded, mono_ms() - t0, err);
+	if (!err)
+		c->stats.snapshot_bytes_total += snap->bytes;
+	fg_snapshot_close(snap);
+
+	req = calloc(1, sizeof(*req));
+	if (req) {
+		snprintf(req->id, sizeof(req->id), "%s", id);
+		strcpy(req->app, r->app);
+		req->pid = r->id.pid;
+		req->uid = r->id.uid;
+		req->gid = r->id.gid;
+		req->ngroups = r->id.ngroups;
+		memcpy(req->groups, r->id.groups, sizeof(req->groups));
+		req->argv = err ? NULL : steal_argv(r);
+		req->no_snapshot = err != 0;
+		snprintf(req->snapshot, sizeof(req->snapshot), "%s", path);
+		req->cause = cause;
+		req->signal = sig;
+		req->exit_code = sig ? -1 : exit_code;
+		req->death_mono_ns = (int64_t)e->ktime_ns;
+	}
+	/* The dictionary is copied: release the memfd and the rest. */
+	registry_remove(c, r);
+	if (req)
+		rescue_start(c, req);
+}
+
+void ending_on_event(const struct fg_event *e, void *ctx)
+{
+	struct collector *c = ctx;
+	pid_t pid = (pid_t)e->tgid;
+	struct reg *r = registry_find(c, pid);
+	long tick_ns = 1000000000L / sysconf(_SC_CLK_TCK);
+	int sig, status;
+
+	if (c->cfg.verbose)
+		fprintf(stderr, "faultguardd: %s pid %u exit_code 0x%x signal %u si_code %d flags 0x%x%s\n",
+			e->kind == FG_EV_EXEC ? "exec" : "exit", e->tgid, e->exit_code, e->signal,
+			e->si_code, e->flags, r ? "" : " (not registered)");
+	if (!r)
+		return;
+	/* A record of an earlier process that had this pid (pid reuse). */
+	if (e->start_boottime && r->id.start_ticks &&
+	    e->start_boottime / (uint64_t)tick_ns != r->id.start_ticks)
+		return;
+	/* A CLOSE sent just before the death is already in the socket. */
+	if (r->conn)
+		server_drain(c, r->conn);
+	r = registry_find(c, pid);
+	if (!r)
+		return;
+	if (e->kind == FG_EV_EXEC) {
+		unregister(c, r, "exec", -1);
+		return;
+	}
+	if (dict_fd_closed(r->memfd)) {
+		unregister(c, r, "close", -1);
+		return;
+	}
+	sig = e->exit_code & 0x7f;
+	status = (e->exit_code >> 8) & 0xff;
+	if (!sig && (status == 0 || (r->flags & FG_RESCUE_SIGNAL_ONLY))) {
+		unregister(c, r, "exit", status);
+		return;
+	}
+	crash(c, r, e);
+}

@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * faultguardd: the collector. Setup in one line: settings -> state dir ->
+ * audit log -> BPF (load, attach, ring buffer) -> socket (its appearance
+ * means ready) -> the event loop until SIGTERM/SIGINT -> one cleanup path.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "collector/collector.h"
+
+#define TICK_MS 200
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: faultguardd [--socket PATH] [--state-dir DIR] [--audit-log PATH|-]\n"
+		   "                   [--config FILE] [--rescue-timeout SECONDS] [--verbose]\n"
+		   "                   [--check-config]\n");
+}
+
+struct flags {
+	const char *socket, *state_dir, *audit_log, *config;
+	long rescue_timeout;
+	int verbose, check_config;
+};
+
+static int parse_flags(int argc, char **argv, struct flags *f)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "audit-log", required_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "rescue-timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	char *end;
+	int o;
+
+	memset(f, 0, sizeof(*f));
+	f->rescue_timeout = -1;
+	while ((o = getopt_long(argc, argv, "s:d:a:c:t:vh", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': f->socket = optarg; break;
+		case 'd': f->state_dir = optarg; break;
+		case 'a': f->audit_log = optarg; break;
+		case 'c': f->config = optarg; break;
+		case 'v': f->verbose++; break;
+		case 'C': f->check_config = 1; break;
+		case 't':
+			errno = 0;
+			f->rescue_timeout = strtol(optarg, &end, 10);
+			if (errno || *end || f->rescue_timeout < 1 || f->rescue_timeout > 86400) {
+				fprintf(stderr, "faultguardd: --rescue-timeout must be a number of "
+						"seconds from 1 to 86400\n");
+				return 2;
+			}
+			break;
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("faultguardd %s\n", FG_VERSION); exit(0);
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "faultguardd: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return 0;
+}
+
+static int set_path(char *dst, size_t cap, const char *v, const char *what)
+{
+	if (strlen(v) >= cap || !*v) {
+		fprintf(stderr, "faultguardd: the %s path is too long or empty\n", what);
+		return 2;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+/* Defaults, then the config file, then flags. */
+static int settings(struct config *cfg, const struct flags *f)
+{
+	int n;
+
+	config_defaults(cfg);
+	if (f->config) {
+		snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", f->config);
+		cfg->config_explicit = 1;
+	}
+	n = config_load(cfg, cfg->config_path, stderr);
+	if (n == -ENOENT && !cfg->config_explicit) {
+		n = 0; /* absent = defaults */
+	} else if (n < 0) {
+		fprintf(stderr, "faultguardd: cannot read %s: %s\n", cfg->config_path, strerror(-n));
+		return 1;
+	} else if (n > 0) {
+		fprintf(stderr, "faultguardd: %s has %d error%s\n", cfg->config_path, n,
+			n == 1 ? "" : "s");
+		return 1;
+	}
+	if ((f->socket && set_path(cfg->socket_path, sizeof(cfg->socket_path), f->socket, "socket")) ||
+	    (f->state_dir &&
+	     set_path(cfg->state_dir, sizeof(cfg->state_dir), f->state_dir, "state directory")) ||
+	    (f->audit_log &&
+	     set_path(cfg->audit_log, sizeof(cfg->audit_log), f->audit_log, "audit log")))
+		return 2;
+	if (f->rescue_timeout > 0)
+		cfg->rescue_timeout_s = (unsigned int)f->rescue_timeout;
+	cfg->verbose = (unsigned int)f->verbose;
+	if (!cfg->audit_log[0])
+		snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%.4000s/audit.jsonl",
+			 cfg->state_dir);
+	return 0;
+}
+
+static void begin_shutdown(struct collector *c)
+{
+	if (c->stopping)
+		return;
+	c->stopping = 1;
+	/* No new registrations; let running rescues finish and be recorded. */
+	server_close(c);
+	if (!rescue_running(c))
+		loop_stop(c->loop);
+}
+
+static void on_signal(struct watch *w, uint32_t events)
+{
+	struct collector *c = w->data;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			begin_shutdown(c);
+	}
+}
+
+static void on_tick(struct watch *w, uint32_t events)
+{
+	struct collector *c = w->data;
+	uint64_t n;
+
+	(void)events;
+	(void)!read(w->fd, &n, sizeof(n));
+	monitor_consume(c->mon);
+	if (!c->stopping)
+		server_tick(c);
+	ending_tick(c);
+}
+
+static void on_monitor(struct watch *w, uint32_t events)
+{
+	struct collector *c = w->data;
+
+	(void)events;
+	monitor_consume(c->mon);
+}
+
+static int watch_signals(struct collector *c)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	c->signal_w.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	c->signal_w.fn = on_signal;
+	c->signal_w.data = c;
+	return c->signal_w.fd < 0 ? -errno : loop_add(c->loop, &c->signal_w, EPOLLIN);
+}
+
+static int watch_ticks(struct collector *c)
+{
+	struct itimerspec its = {
+		.it_interval = { .tv_nsec = TICK_MS * 1000000L },
+		.it_value = { .tv_nsec = TICK_MS * 1000000L },
+	};
+
+	c->tick_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	c->tick_w.fn = on_tick;
+	c->tick_w.data = c;
+	if (c->tick_w.fd < 0 || timerfd_settime(c->tick_w.fd, 0, &its, NULL) < 0)
+		return -errno;
+	return loop_add(c->loop, &c->tick_w, EPOLLIN);
+}
+
+static void audit_start(struct collector *c)
+{
+	json_object *rec = audit_record("start");
+
+	json_object_object_add(rec, "version", json_object_new_string(FG_VERSION));
+	json_object_object_add(rec, "socket", audit_str(c->cfg.socket_path));
+	json_object_object_add(rec, "state_dir", audit_str(c->cfg.state_dir));
+	audit_emit(c->audit, rec);
+}
+
+/* Registrations hold fds: allow as many as the hard limit lets us. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int fail(const char *what, int err)
+{
+	fprintf(stderr, "faultguardd: %s%s%s\n", what, err ? ": " : "", err ? strerror(-err) : "");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct collector c;
+	const char *why = NULL;
+	struct flags f;
+	int err, rc;
+
+	memset(&c, 0, sizeof(c));
+	c.state_dirfd = -1;
+	c.listen_w.fd = -1;
+	rc = parse_flags(argc, argv, &f);
+	if (rc)
+		return rc;
+	rc = settings(&c.cfg, &f);
+	if (rc || f.check_config) {
+		if (!rc)
+			printf("%s: ok\n", c.cfg.config_path);
+		return rc;
+	}
+	if (geteuid() != 0)
+		return fail("faultguardd needs root (CAP_BPF, CAP_PERFMON, CAP_SETUID, CAP_SETGID "
+			    "and CAP_SYS_ADMIN) to watch processes and run rescues as their users", 0);
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+	rc = 1;
+	if ((err = loop_new(&c.loop)) || (err = registry_init(&c)) || (err = rescue_init(&c))) {
+		fail("cannot set up", err);
+		goto cleanup;
+	}
+	if ((err = store_open(&c, &why))) {
+		fail(why, err);
+		goto cleanup;
+	}
+	if ((err = audit_open(&c.audit, c.cfg.audit_log))) {
+		fprintf(stderr, "faultguardd: cannot open the audit log %s: %s\n", c.cfg.audit_log,
+			strerror(-err));
+		goto cleanup;
+	}
+	if ((err = monitor_open(&c.mon, ending_on_event, &c, c.cfg.verbose > 1, &why))) {
+		fail(why, err);
+		goto cleanup;
+	}
+	c.monitor_w = (struct watch){ .fd = monitor_fd(c.mon), .fn = on_monitor, .data = &c };
+	if ((err = loop_add(c.loop, &c.monitor_w, EPOLLIN)) || (err = watch_signals(&c)) ||
+	    (err = watch_ticks(&c))) {
+		fail("cannot set up the event loop", err);
+		goto cleanup;
+	}
+	audit_start(&c);
+	/* Last: the socket's appearance tells everyone we are ready. */
+	if ((err = server_open(&c, &why))) {
+		fail(why, err);
+		goto cleanup;
+	}
+	if (c.cfg.verbose)
+		fprintf(stderr, "faultguardd: ready on %s\n", c.cfg.socket_path);
+	err = loop_run(c.loop);
+	if (err)
+		fail("the event loop failed", err);
+	else
+		rc = 0;
+	audit_emit(c.audit, audit_record("stop"));
+	if (monitor_lost(c.mon))
+		fprintf(stderr, "faultguardd: the kernel dropped %llu exit records (ring buffer full)\n",
+			(unsigned long long)monitor_lost(c.mon));
+
+cleanup:
+	server_close(&c);
+	registry_free(&c);
+	rescue_free(&c);
+	monitor_close(c.mon);
+	audit_close(c.audit);
+	if (c.state_dirfd >= 0)
+		close(c.state_dirfd);
+	loop_free(c.loop);
+	return rc;
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * "status": one JSON object per live registration, one per PROTO_TEXT
+ * packet. Root sees every registration, anyone else only their own.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "collector/collector.h"
+#include "collector/query.h"
+#include "common/proto.h"
+#include "common/timefmt.h"
+#include "dict/dict.h"
+
+static void send_text(struct conn *cn, const char *text)
+{
+	uint8_t buf[PROTO_MAX_MSG];
+	int len = proto_encode_text(buf, sizeof(buf), PROTO_TEXT, text, strlen(text));
+
+	if (len > 0)
+		server_send(cn, buf, (size_t)len);
+}
+
+static void status_one(struct conn *cn, const struct reg *r)
+{
+	json_object *o = json_object_new_object();
+	char when[TIME_RFC3339_LEN];
+	uint64_t keys = 0, bytes = 0;
+
+	dict_peek_stats(r->memfd, &keys, &bytes);
+	time_rfc3339_ms(r->registered_ms, when);
+	json_object_object_add(o, "app", audit_str(r->app));
+	json_object_object_add(o, "pid", json_object_new_int(r->id.pid));
+	json_object_object_add(o, "uid", json_object_new_int64(r->id.uid));
+	json_object_object_add(o, "comm", audit_str(r->id.comm));
+	json_object_object_add(o, "keys", json_object_new_int64((int64_t)keys));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)bytes));
+	json_object_object_add(o, "capacity", json_object_new_int64((int64_t)r->dict_size));
+	json_object_object_add(o, "registered", json_object_new_string(when));
+	json_object_object_add(o, "rescue_argv", audit_argv(r->argv));
+	send_text(cn, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+}
+
+static void answer_status(struct collector *c, struct conn *cn)
+{
+	const struct identity *who = server_peer(cn);
+	uint32_t b;
+
+	for (b = 0; b < c->reg_buckets; b++) {
+		const struct reg *r;
+
+		for (r = c->regs[b]; r; r = r->hash_next)
+			if (who->uid == 0 || who->uid == r->id.uid)
+				status_one(cn, r);
+	}
+}
+
+void query_answer(struct collector *c, struct conn *cn, const char *what)
+{
+	if (what && !strcmp(what, "status")) {
+		uint8_t buf[64];
+		int len;
+
+		answer_status(c, cn);
+		len = proto_encode_simple(buf, sizeof(buf), PROTO_END);
+		if (len > 0)
+			server_send(cn, buf, (size_t)len);
+	} else {
+		uint8_t buf[PROTO_MAX_MSG];
+		int len = proto_encode_ack(buf, sizeof(buf), -EINVAL, "unknown query");
+
+		if (len > 0)
+			server_send(cn, buf, (size_t)len);
+	}
+	server_finish(cn);
+}

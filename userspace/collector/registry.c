@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Live registrations, found by tgid in O(1), and what each uid holds
+ * (registrations, connections) for the per-uid limits.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collector/collector.h"
+#include "common/timefmt.h"
+
+#define REG_BUCKETS 16384u
+#define UID_BUCKETS 1024u
+
+struct uid_count {
+	uid_t uid;
+	unsigned int regs;
+	unsigned int conns;
+	struct uid_count *next;
+};
+
+int registry_init(struct collector *c)
+{
+	c->reg_buckets = REG_BUCKETS;
+	c->regs = calloc(REG_BUCKETS, sizeof(*c->regs));
+	c->uid_counts = calloc(UID_BUCKETS, sizeof(struct uid_count));
+	if (!c->regs || !c->uid_counts)
+		return -ENOMEM;
+	return 0;
+}
+
+static struct uid_count *uid_slot(struct collector *c, uid_t uid, int create)
+{
+	struct uid_count *head = &c->uid_counts[uid % UID_BUCKETS], *u;
+
+	/* The bucket's head is a sentinel; entries hang off it. */
+	for (u = head->next; u; u = u->next)
+		if (u->uid == uid)
+			return u;
+	if (!create)
+		return NULL;
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return NULL;
+	u->uid = uid;
+	u->next = head->next;
+	head->next = u;
+	return u;
+}
+
+unsigned int registry_uid_regs(struct collector *c, uid_t uid)
+{
+	struct uid_count *u = uid_slot(c, uid, 0);
+
+	return u ? u->regs : 0;
+}
+
+int uid_conns_add(struct collector *c, uid_t uid, int delta)
+{
+	struct uid_count *u = uid_slot(c, uid, 1);
+
+	if (!u)
+		return -ENOMEM;
+	if (delta > 0 && u->conns >= c->cfg.max_conns_per_uid)
+		return -EUSERS;
+	u->conns += (unsigned int)delta;
+	return 0;
+}
+
+static void free_argv(char **argv)
+{
+	size_t i;
+
+	if (!argv)
+		return;
+	for (i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+void registry_free(struct collector *c)
+{
+	uint32_t i;
+
+	for (i = 0; c->regs && i < c->reg_buckets; i++)
+		while (c->regs[i])
+			registry_remove(c, c->regs[i]);
+	for (i = 0; c->uid_counts && i < UID_BUCKETS; i++) {
+		struct uid_count *u = c->uid_counts[i].next;
+
+		while (u) {
+			struct uid_count *n = u->next;
+
+			free(u);
+			u = n;
+		}
+	}
+	free(c->regs);
+	free(c->uid_counts);
+	c->regs = NULL;
+	c->uid_counts = NULL;
+}
+
+struct reg *registry_find(struct collector *c, pid_t pid)
+{
+	struct reg *r;
+
+	for (r = c->regs[(uint32_t)pid % c->reg_buckets]; r; r = r->hash_next)
+		if (r->id.pid == pid)
+			return r;
+	return NULL;
+}
+
+int registry_add(struct collector *c, const struct identity *id, int pidfd, int memfd,
+		 uint64_t size, const char *app, char **argv, uint32_t flags, struct conn *conn,
+		 const char **why)
+{
+	struct uid_count *u;
+	struct reg *r;
+	uint32_t b;
+	int err;
+
+	if (registry_find(c, id->pid)) {
+		*why = "this process is already registered";
+		return -EEXIST;
+	}
+	u = uid_slot(c, id->uid, 1);
+	if (!u) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	if (u->regs >= c->cfg.max_regs_per_uid) {
+		*why = "this user has reached its limit of registrations";
+		return -EUSERS;
+	}
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	r->id = *id;
+	err = monitor_watch(c->mon, (uint32_t)id->pid, 0);
+	if (err) {
+		free(r);
+		*why = "the BPF watch list is full";
+		return err;
+	}
+	r->pidfd = pidfd;
+	r->memfd = memfd;
+	r->dict_size = size;
+	strcpy(r->app, app);
+	r->argv = argv;
+	r->flags = flags;
+	r->conn = conn;
+	r->registered_ms = time_now_ms();
+	b = (uint32_t)id->pid % c->reg_buckets;
+	r->hash_next = c->regs[b];
+	c->regs[b] = r;
+	u->regs++;
+	c->nregs++;
+	c->stats.registrations_total++;
+	return 0;
+}
+
+static void hungup_unlink(struct collector *c, struct reg *r)
+{
+	struct reg **pp;
+
+	for (pp = &c->hungup; *pp; pp = &(*pp)->hup_next)
+		if (*pp == r) {
+			*pp = r->hup_next;
+			return;
+		}
+}
+
+void registry_remove(struct collector *c, struct reg *r)
+{
+	struct reg **pp = &c->regs[(uint32_t)r->id.pid % c->reg_buckets];
+	struct uid_count *u;
+
+	for (; *pp; pp = &(*pp)->hash_next)
+		if (*pp == r) {
+			*pp = r->hash_next;
+			break;
+		}
+	if (r->hangup_deadline)
+		hungup_unlink(c, r);
+	u = uid_slot(c, r->id.uid, 0);
+	if (u && u->regs)
+		u->regs--;
+	c->nregs--;
+	monitor_unwatch(c->mon, (uint32_t)r->id.pid);
+	if (r->conn)
+		server_conn_forget_reg(r->conn);
+	if (r->pidfd >= 0)
+		close(r->pidfd);
+	if (r->memfd >= 0)
+		close(r->memfd);
+	free_argv(r->argv);
+	free(r);
+}

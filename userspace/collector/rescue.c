@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Rescue commands. Each runs as the app's own user — setgroups, setresgid,
+ * setresuid, in that order, each checked — in a new session, with stdin
+ * /dev/null, stdout and stderr into a pipe the loop reads (the first 4 KiB
+ * go into the audit record), a clean environment plus the FAULTGUARD_*
+ * variables, and never through a shell. A timer SIGKILLs the whole session
+ * at the time limit. At most rescue_concurrency run at once; the rest wait
+ * in order, and none of it blocks the next crash's snapshot.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "collector/collector.h"
+
+#define OUTPUT_MAX 4096
+#define ENV_MAX 24
+
+struct rescue {
+	struct collector *c;
+	struct rescue_request *req;
+	pid_t pid;
+	struct watch pid_w;
+	struct watch out_w;
+	struct watch timer_w;
+	char out[OUTPUT_MAX];
+	size_t out_len;
+	int64_t start_ns;
+	int timed_out;
+	struct rescue *next, *prev;
+};
+
+struct rescue_queue {
+	struct rescue *running;
+	unsigned int nrunning;
+	struct rescue_request **pending; /* a ring */
+	size_t head, count, cap;
+};
+
+int rescue_init(struct collector *c)
+{
+	c->rescues = calloc(1, sizeof(*c->rescues));
+	return c->rescues ? 0 : -ENOMEM;
+}
+
+static void request_free(struct rescue_request *req)
+{
+	size_t i;
+
+	if (!req)
+		return;
+	for (i = 0; req->argv && req->argv[i]; i++)
+		free(req->argv[i]);
+	free(req->argv);
+	free(req);
+}
+
+unsigned int rescue_running(const struct collector *c)
+{
+	return c->rescues ? c->rescues->nrunning : 0;
+}
+
+static void audit_rescue(struct collector *c, const struct rescue_request *req, const char *status,
+			 int exit_code, int sig, int64_t ms, int64_t latency_ms, const char *out,
+			 size_t out_len)
+{
+	json_object *rec = audit_record("rescue");
+
+	json_object_object_add(rec, "id", json_object_new_string(req->id));
+	json_object_object_add(rec, "app", audit_str(req->app));
+	json_object_object_add(rec, "pid", json_object_new_int(req->pid));
+	json_object_object_add(rec, "argv", audit_argv(req->argv));
+	json_object_object_add(rec, "status", json_object_new_string(status));
+	json_object_object_add(rec, "exit_code", exit_code >= 0 ? json_object_new_int(exit_code)
+							       : NULL);
+	json_object_object_add(rec, "signal", sig > 0 ? json_object_new_int(sig) : NULL);
+	json_object_object_add(rec, "ms", ms >= 0 ? json_object_new_int64(ms) : NULL);
+	json_object_object_add(rec, "latency_ms",
+			       latency_ms >= 0 ? json_object_new_int64(latency_ms) : NULL);
+	json_object_object_add(rec, "output", out ? audit_strn(out, out_len) : NULL);
+	audit_emit(c->audit, rec);
+	c->stats.rescues_total++;
+}
+
+static int build_env(const struct rescue_request *req, char **env, char *store, size_t cap)
+{
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[4096];
+	const char *home = "/", *user = NULL, *shell = "/bin/sh";
+	char sigbuf[16], exitbuf[16];
+	size_t used = 0;
+	int n = 0;
+
+	if (getpwuid_r(req->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp) {
+		home = pw.pw_dir;
+		user = pw.pw_name;
+		shell = pw.pw_shell;
+	}
+	snprintf(sigbuf, sizeof(sigbuf), "%d", req->signal);
+	if (req->exit_code >= 0)
+		snprintf(exitbuf, sizeof(exitbuf), "%d", req->exit_code);
+	else
+		exitbuf[0] = '\0';
+
+#define ADD(fmt, ...)                                                                      \
+	do {                                                                               \
+		int len = snprintf(store + used, cap - used, fmt, __VA_ARGS__);            \
+		if (len < 0 || (size_t)len >= cap - used || n >= ENV_MAX - 1)              \
+			return -E2BIG;                                                     \
+		env[n++] = store + used;                                                   \
+		used += (size_t)len + 1;                                                   \
+	} while (0)
+	ADD("PATH=%s", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	ADD("HOME=%s", home);
+	if (user) {
+		ADD("USER=%s", user);
+		ADD("LOGNAME=%s", user);
+	}
+	ADD("SHELL=%s", shell);
+	ADD("LANG=%s", "C.UTF-8");
+	ADD("FAULTGUARD_SNAPSHOT=%s", req->snapshot);
+	ADD("FAULTGUARD_ID=%s", req->id);
+	ADD("FAULTGUARD_APP=%s", req->app);
+	ADD("FAULTGUARD_PID=%d", (int)req->pid);
+	ADD("FAULTGUARD_UID=%u", (unsigned int)req->uid);
+	ADD("FAULTGUARD_CAUSE=%s", req->cause);
+	ADD("FAULTGUARD_SIGNAL=%s", sigbuf);
+	ADD("FAULTGUARD_EXIT_CODE=%s", exitbuf);
+#undef ADD
+	env[n] = NULL;
+	return 0;
+}
+
+/* In the forked child: become the app's user and run the command. Never returns. */
+static void child_exec(const struct rescue_request *req, char **env, int out_fd, int err_fd,
+		       const char *home)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	extern char **environ;
+	sigset_t none;
+	int null_fd, sig, err = 0;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	setsid();
+	null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+		goto fail;
+	/* Nothing of the collector's may leak into the command. */
+	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+	if (setgroups((size_t)req->ngroups, req->groups) < 0 ||
+	    setresgid(req->gid, req->gid, req->gid) < 0 ||
+	    setresuid(req->uid, req->uid, req->uid) < 0)
+		goto fail;
+	/* Paranoia: a non-root rescue must not be able to get root back. */
+	if (req->uid != 0 && setuid(0) == 0) {
+		errno = EPERM;
+		goto fail;
+	}
+	if (chdir(home) < 0 && chdir("/") < 0)
+		goto fail;
+	environ = env;
+	execvp(req->argv[0], req->argv);
+fail:
+	err = errno;
+	(void)!write(err_fd, &err, sizeof(err));
+	_exit(127);
+}
+
+static void rescue_release(void *p)
+{
+	struct rescue *r = p;
+
+	request_free(r->req);
+	free(r);
+}
+
+static void pump_queue(struct collector *c);
+
+static void drain_output(struct rescue *r)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while (r->out_w.fd >= 0) {
+		n = read(r->out_w.fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			loop_del(r->c->loop, &r->out_w);
+			close(r->out_w.fd);
+			r->out_w.fd = -1;
+			return;
+		}
+		if (r->out_len < OUTPUT_MAX) {
+			size_t take = (size_t)n < OUTPUT_MAX - r->out_len ? (size_t)n
+									     : OUTPUT_MAX - r->out_len;
+
+			memcpy(r->out + r->out_len, buf, take);
+			r->out_len += take;
+		}
+	}
+}
+
+static void finish(struct rescue *r, int wstatus)
+{
+	struct collector *c = r->c;
+	struct rescue_queue *q = c->rescues;
+	int64_t ms = (mono_ns() - r->start_ns) / 1000000;
+	int64_t latency = (r->start_ns - r->req->death_mono_ns) / 1000000;
+	const char *status;
+	int code = -1, sig = -1;
+
+	drain_output(r);
+	if (WIFEXITED(wstatus)) {
+		code = WEXITSTATUS(wstatus);
+		status = code == 0 ? "ok" : "failed";
+	} else {
+		sig = WTERMSIG(wstatus);
+		status = "failed";
+	}
+	if (r->timed_out)
+		status = "timeout";
+	audit_rescue(c, r->req, status, code, sig, ms, latency < 0 ? 0 : latency, r->out,
+		     r->out_len);
+	loop_del(c->loop, &r->pid_w);
+	close(r->pid_w.fd);
+	loop_del(c->loop, &r->timer_w);
+	close(r->timer_w.fd);
+	if (r->out_w.fd >= 0) {
+		loop_del(c->loop, &r->out_w);
+		close(r->out_w.fd);
+	}
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		q->running = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	q->nrunning--;
+	loop_defer_free(c->loop, r, rescue_release);
+	pump_queue(c);
+	if (c->stopping && !q->nrunning)
+		loop_stop(c->loop);
+}
+
+static void on_exit_pidfd(struct watch *w, uint32_t events)
+{
+	struct rescue *r = w->data;
+	siginfo_t si = { 0 };
+	int wstatus;
+
+	(void)events;
+	if (waitid(P_PIDFD, (id_t)w->fd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
+		return;
+	if (si.si_code == CLD_EXITED)
+		wstatus = (si.si_status & 0xff) << 8;
+	else
+		wstatus = si.si_status & 0x7f;
+	finish(r, wstatus);
+}
+
+static void on_output(struct watch *w, uint32_t events)
+{
+	(void)events;
+	drain_output(w->data);
+}
+
+static void on_timeout(struct watch *w, uint32_t events)
+{
+	struct rescue *r = w->data;
+	uint64_t ticks;
+
+	(void)events;
+	(void)!read(w->fd, &ticks, sizeof(ticks));
+	r->timed_out = 1;
+	/* The command leads its own session: end all of it. */
+	kill(-r->pid, SIGKILL);
+	kill(r->pid, SIGKILL);
+}
+
+static int spawn(struct collector *c, struct rescue *r)
+{
+	struct rescue_request *req = r->req;
+	char *env[ENV_MAX], store[16384], home[4096] = "/";
+	struct itimerspec its = { .it_value.tv_sec = c->cfg.rescue_timeout_s };
+	int out[2], errp[2], child_err = 0;
+	struct passwd pw, *pwp = NULL;
+	char pwbuf[4096];
+	ssize_t n;
+
+	if (build_env(req, env, store, sizeof(store)))
+		return -E2BIG;
+	if (getpwuid_r(req->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
+		snprintf(home, sizeof(home), "%s", pw.pw_dir);
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(out[0]);
+		close(out[1]);
+		return -errno;
+	}
+	r->start_ns = mono_ns();
+	r->pid = fork();
+	if (r->pid == 0)
+		child_exec(req, env, out[1], errp[1], home);
+	close(out[1]);
+	close(errp[1]);
+	if (r->pid < 0) {
+		close(out[0]);
+		close(errp[0]);
+		return -errno;
+	}
+	/* Exec closes errp; a failure before it sends its errno. */
+	do
+		n = read(errp[0], &child_err, sizeof(child_err));
+	while (n < 0 && errno == EINTR);
+	close(errp[0]);
+	if (n == sizeof(child_err)) {
+		waitpid(r->pid, NULL, 0);
+		close(out[0]);
+		return -child_err;
+	}
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	r->out_w = (struct watch){ .fd = out[0], .fn = on_output, .data = r };
+	r->pid_w = (struct watch){ .fd = (int)syscall(SYS_pidfd_open, r->pid, 0),
+				   .fn = on_exit_pidfd, .data = r };
+	r->timer_w = (struct watch){ .fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC),
+				     .fn = on_timeout, .data = r };
+	if (r->pid_w.fd < 0 || r->timer_w.fd < 0 || timerfd_settime(r->timer_w.fd, 0, &its, NULL) ||
+	    loop_add(c->loop, &r->out_w, EPOLLIN) || loop_add(c->loop, &r->pid_w, EPOLLIN) ||
+	    loop_add(c->loop, &r->timer_w, EPOLLIN)) {
+		/* Cannot supervise it: do not leave it running unsupervised. */
+		kill(-r->pid, SIGKILL);
+		waitpid(r->pid, NULL, 0);
+		loop_del(c->loop, &r->out_w);
+		loop_del(c->loop, &r->pid_w);
+		loop_del(c->loop, &r->timer_w);
+		close(out[0]);
+		if (r->pid_w.fd >= 0)
+			close(r->pid_w.fd);
+		if (r->timer_w.fd >= 0)
+			close(r->timer_w.fd);
+		return -EMFILE;
+	}
+	return 0;
+}
+
+static void run_now(struct collector *c, struct rescue_request *req)
+{
+	struct rescue_queue *q = c->rescues;
+	struct rescue *r = calloc(1, sizeof(*r));
+	int err;
+
+	if (!r) {
+		audit_rescue(c, req, "spawn_error", -1, -1, -1, -1, "out of memory", 13);
+		request_free(req);
+		return;
+	}
+	r->c = c;
+	r->req = req;
+	err = spawn(c, r);
+	if (err) {
+		const char *msg = strerror(-err);
+
+		audit_rescue(c, req, "spawn_error", -1, -1, 0,
+			     (mono_ns() - req->death_mono_ns) / 1000000, msg, strlen(msg));
+		rescue_release(r);
+		return;
+	}
+	r->next = q->running;
+	if (q->running)
+		q->running->prev = r;
+	q->running = r;
+	q->nrunning++;
+}
+
+static void pump_queue(struct collector *c)
+{
+	struct rescue_queue *q = c->rescues;
+
+	while (q->count && q->nrunning < c->cfg.rescue_concurrency) {
+		struct rescue_request *req = q->pending[q->head];
+
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		run_now(c, req);
+	}
+}
+
+static int enqueue(struct rescue_queue *q, struct rescue_request *req)
+{
+	if (q->count == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 64, i;
+		struct rescue_request **n = malloc(cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		for (i = 0; i < q->count; i++)
+			n[i] = q->pending[(q->head + i) % q->cap];
+		free(q->pending);
+		q->pending = n;
+		q->head = 0;
+		q->cap = cap;
+	}
+	q->pending[(q->head + q->count) % q->cap] = req;
+	q->count++;
+	return 0;
+}
+
+void rescue_start(struct collector *c, struct rescue_request *req)
+{
+	if (!req->argv) {
+		audit_rescue(c, req, "none", -1, -1, -1, -1, NULL, 0);
+		request_free(req);
+		return;
+	}
+	if (enqueue(c->rescues, req)) {
+		audit_rescue(c, req, "spawn_error", -1, -1, -1, -1, "out of memory", 13);
+		request_free(req);
+		return;
+	}
+	pump_queue(c);
+}
+
+void rescue_free(struct collector *c)
+{
+	struct rescue_queue *q = c->rescues;
+
+	if (!q)
+		return;
+	/* Running rescues are left to finish on their own; their records are lost. */
+	while (q->running) {
+		struct rescue *r = q->running;
+
+		q->running = r->next;
+		close(r->pid_w.fd);
+		close(r->timer_w.fd);
+		if (r->out_w.fd >= 0)
+			close(r->out_w.fd);
+		rescue_release(r);
+	}
+	while (q->count) {
+		request_free(q->pending[q->head]);
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+	}
+	free(q->pending);
+	free(q);
+	c->rescues = NULL;
+}

@@ -1,0 +1,578 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The collector's socket. Every client is untrusted: identity comes from
+ * the kernel (SO_PEERCRED, SO_PEERGROUPS and SO_PEERPIDFD at connect time),
+ * never from a message; sockets are non-blocking; a connection that has not
+ * registered within CONN_DEADLINE_MS is closed; every received fd is
+ * checked and extra ones closed. A client can make the collector say no,
+ * never wait or die.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "collector/collector.h"
+#include "collector/query.h"
+#include "common/proto.h"
+#include "dict/dict.h"
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+#define CONN_DEADLINE_MS 5000
+#define MAX_FDS_PER_MSG 16
+#define MAX_OUT_PACKETS 4096
+
+struct packet {
+	struct packet *next;
+	size_t len;
+	uint8_t data[];
+};
+
+struct conn {
+	struct watch w;
+	struct collector *c;
+	struct identity id;
+	int pidfd;
+	struct reg *reg;
+	int64_t deadline; /* mono ms; 0 once registered or answering a query */
+	int closing;      /* close once the output queue is empty */
+	struct packet *out, *out_tail;
+	unsigned int nout;
+	struct conn *next, *prev;
+};
+
+static void conn_free(void *p)
+{
+	struct conn *cn = p;
+
+	while (cn->out) {
+		struct packet *pk = cn->out;
+
+		cn->out = pk->next;
+		free(pk);
+	}
+	free(cn);
+}
+
+void server_drop(struct collector *c, struct conn *cn)
+{
+	if (cn->w.dead)
+		return;
+	loop_del(c->loop, &cn->w);
+	if (cn->reg) {
+		cn->reg->conn = NULL;
+		cn->reg = NULL;
+	}
+	close(cn->w.fd);
+	if (cn->pidfd >= 0)
+		close(cn->pidfd);
+	if (cn->prev)
+		cn->prev->next = cn->next;
+	else
+		c->conns = cn->next;
+	if (cn->next)
+		cn->next->prev = cn->prev;
+	c->nconns--;
+	uid_conns_add(c, cn->id.uid, -1);
+	loop_defer_free(c->loop, cn, conn_free);
+}
+
+void server_conn_forget_reg(struct conn *cn)
+{
+	cn->reg = NULL;
+	/* The registration is over: the client's socket goes too. */
+	server_drop(cn->c, cn);
+}
+
+static void flush_out(struct conn *cn)
+{
+	while (cn->out) {
+		struct packet *pk = cn->out;
+		ssize_t n = send(cn->w.fd, pk->data, pk->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+			return;
+		}
+		/* Sent, or the peer is gone: either way this packet is done. */
+		cn->out = pk->next;
+		if (!cn->out)
+			cn->out_tail = NULL;
+		cn->nout--;
+		free(pk);
+		if (n < 0) {
+			server_drop(cn->c, cn);
+			return;
+		}
+	}
+	loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLRDHUP);
+	if (cn->closing)
+		server_drop(cn->c, cn);
+}
+
+/* Queues one packet for @cn; a peer that does not read loses its connection. */
+void server_send(struct conn *cn, const void *buf, size_t len)
+{
+	struct packet *pk;
+
+	if (cn->w.dead)
+		return;
+	if (cn->nout >= MAX_OUT_PACKETS) {
+		server_drop(cn->c, cn);
+		return;
+	}
+	pk = malloc(sizeof(*pk) + len);
+	if (!pk) {
+		server_drop(cn->c, cn);
+		return;
+	}
+	pk->next = NULL;
+	pk->len = len;
+	memcpy(pk->data, buf, len);
+	if (cn->out_tail)
+		cn->out_tail->next = pk;
+	else
+		cn->out = pk;
+	cn->out_tail = pk;
+	cn->nout++;
+	if (cn->nout == 1)
+		flush_out(cn);
+}
+
+void server_finish(struct conn *cn)
+{
+	cn->closing = 1;
+	if (!cn->out)
+		server_drop(cn->c, cn);
+}
+
+const struct identity *server_peer(const struct conn *cn)
+{
+	return &cn->id;
+}
+
+static void send_ack(struct conn *cn, int status, const char *text)
+{
+	uint8_t buf[PROTO_MAX_MSG];
+	int len = proto_encode_ack(buf, sizeof(buf), status, text);
+
+	if (len > 0)
+		server_send(cn, buf, (size_t)len);
+}
+
+static void audit_reject(struct collector *c, const struct identity *id, const char *why)
+{
+	json_object *rec = audit_record("reject");
+
+	json_object_object_add(rec, "pid", json_object_new_int(id->pid));
+	json_object_object_add(rec, "uid", json_object_new_int64(id->uid));
+	json_object_object_add(rec, "reason", audit_str(why));
+	audit_emit(c->audit, rec);
+	c->stats.rejects_total++;
+	if (c->cfg.verbose)
+		fprintf(stderr, "faultguardd: rejected pid %d uid %u: %s\n", id->pid, id->uid, why);
+}
+
+/* Says no, records why, and ends the connection. */
+static void reject(struct conn *cn, int err, const char *why)
+{
+	audit_reject(cn->c, &cn->id, why);
+	send_ack(cn, err, why);
+	server_finish(cn);
+}
+
+static void audit_register(struct collector *c, const struct reg *r)
+{
+	json_object *rec = audit_record("register");
+
+	json_object_object_add(rec, "app", audit_str(r->app));
+	json_object_object_add(rec, "pid", json_object_new_int(r->id.pid));
+	json_object_object_add(rec, "uid", json_object_new_int64(r->id.uid));
+	json_object_object_add(rec, "gid", json_object_new_int64(r->id.gid));
+	json_object_object_add(rec, "comm", audit_str(r->id.comm));
+	json_object_object_add(rec, "rescue_argv", audit_argv(r->argv));
+	audit_emit(c->audit, rec);
+}
+
+static int peer_alive(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	/* A pidfd turns readable when its process has exited. */
+	return poll(&p, 1, 0) == 0;
+}
+
+static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int nfds)
+{
+	struct collector *c = cn->c;
+	const char *why = NULL;
+	int64_t size;
+	int err;
+
+	if (cn->reg) {
+		reject(cn, -EALREADY, "this connection already registered a dictionary");
+		return;
+	}
+	if (nfds != 1) {
+		reject(cn, -EINVAL, nfds ? "a registration must carry exactly one file descriptor"
+					 : "the registration carries no dictionary file descriptor");
+		return;
+	}
+	size = dict_check_fd(fds[0], c->cfg.max_dict_bytes, &why);
+	if (size < 0) {
+		reject(cn, (int)size, why);
+		return;
+	}
+	if (cn->pidfd < 0 || !peer_alive(cn->pidfd) || procinfo_read(cn->id.pid, &cn->id)) {
+		reject(cn, -ESRCH, "the registering process is gone");
+		return;
+	}
+	err = registry_add(c, &cn->id, cn->pidfd, fds[0], (uint64_t)size, m->app, m->argv,
+			   m->flags, cn, &why);
+	if (err) {
+		reject(cn, err, why);
+		return;
+	}
+	/* The registration owns them now. */
+	cn->reg = registry_find(c, cn->id.pid);
+	cn->pidfd = -1;
+	fds[0] = -1;
+	m->argv = NULL;
+	m->argc = 0;
+	cn->deadline = 0;
+	audit_register(c, cn->reg);
+	send_ack(cn, 0, "registered");
+}
+
+static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int *fds, int nfds)
+{
+	struct proto_msg m;
+	const char *why;
+
+	if (proto_decode(buf, len, &m, &why)) {
+		reject(cn, -EBADMSG, why);
+		return;
+	}
+	switch (m.type) {
+	case PROTO_REGISTER:
+		handle_register(cn, &m, fds, nfds);
+		break;
+	case PROTO_CLOSE:
+		if (cn->reg)
+			ending_on_close(cn->c, cn->reg);
+		else
+			server_finish(cn);
+		break;
+	case PROTO_QUERY:
+		cn->deadline = 0;
+		query_answer(cn->c, cn, m.text);
+		break;
+	default:
+		reject(cn, -EBADMSG, "the message type is not one a client may send");
+	}
+	proto_msg_free(&m);
+}
+
+/* Reads every message waiting on @cn; returns -1 once the peer has hung up. */
+static int read_messages(struct conn *cn)
+{
+	union {
+		char buf[CMSG_SPACE(MAX_FDS_PER_MSG * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	static uint8_t buf[PROTO_MAX_MSG + 1];
+	int fds[MAX_FDS_PER_MSG], nfds, i;
+
+	while (!cn->w.dead && !cn->closing) {
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = {
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = ctl.buf,
+			.msg_controllen = sizeof(ctl.buf),
+		};
+		struct cmsghdr *cm;
+		ssize_t n = recvmsg(cn->w.fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+		nfds = 0;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			int k, cnt;
+
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			cnt = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (k = 0; k < cnt; k++) {
+				int fd;
+
+				memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+				if (nfds < MAX_FDS_PER_MSG)
+					fds[nfds++] = fd;
+				else
+					close(fd);
+			}
+		}
+		if (n == 0 && nfds == 0)
+			return -1;
+		if (mh.msg_flags & MSG_CTRUNC)
+			reject(cn, -EINVAL, "the message carried more file descriptors than allowed");
+		else if (mh.msg_flags & MSG_TRUNC)
+			reject(cn, -EMSGSIZE, "the message is larger than 64 KiB");
+		else
+			handle_message(cn, buf, (size_t)n, fds, nfds);
+		for (i = 0; i < nfds; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+	return 0;
+}
+
+void server_drain(struct collector *c, struct conn *cn)
+{
+	(void)c;
+	if (cn && !cn->w.dead)
+		read_messages(cn);
+}
+
+static void on_conn(struct watch *w, uint32_t events)
+{
+	struct conn *cn = w->data;
+	struct collector *c = cn->c;
+
+	if (events & EPOLLOUT)
+		flush_out(cn);
+	if (cn->w.dead)
+		return;
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP | EPOLLERR)) && read_messages(cn) < 0) {
+		struct reg *r = cn->reg;
+
+		if (r) {
+			cn->reg = NULL;
+			r->conn = NULL;
+			server_drop(c, cn);
+			ending_on_hangup(c, r);
+		} else {
+			server_drop(c, cn);
+		}
+	}
+}
+
+static int peer_identity(int fd, struct identity *id, int *pidfd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t groups[FG_MAX_GROUPS];
+	int n;
+
+	memset(id, 0, sizeof(*id));
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return -errno;
+	id->pid = cred.pid;
+	id->uid = cred.uid;
+	id->gid = cred.gid;
+	len = sizeof(groups);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == 0) {
+		n = (int)(len / sizeof(gid_t));
+		id->ngroups = n > FG_MAX_GROUPS ? FG_MAX_GROUPS : n;
+		memcpy(id->groups, groups, (size_t)id->ngroups * sizeof(gid_t));
+	}
+	/* SO_PEERPIDFD names the very process that connected, immune to pid reuse. */
+	len = sizeof(*pidfd);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, &len) < 0) {
+		*pidfd = (int)syscall(SYS_pidfd_open, id->pid, 0);
+		if (*pidfd < 0)
+			return -errno;
+	}
+	fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+static void accept_one(struct collector *c, int fd)
+{
+	struct conn *cn = calloc(1, sizeof(*cn));
+	int err;
+
+	if (!cn) {
+		close(fd);
+		return;
+	}
+	cn->c = c;
+	cn->pidfd = -1;
+	cn->w.fd = fd;
+	cn->w.fn = on_conn;
+	cn->w.data = cn;
+	if (peer_identity(fd, &cn->id, &cn->pidfd)) {
+		close(fd);
+		free(cn);
+		return;
+	}
+	err = uid_conns_add(c, cn->id.uid, 1);
+	if (err) {
+		audit_reject(c, &cn->id, "this user has reached its limit of connections");
+		close(cn->pidfd);
+		close(fd);
+		free(cn);
+		return;
+	}
+	cn->deadline = mono_ms() + CONN_DEADLINE_MS;
+	if (loop_add(c->loop, &cn->w, EPOLLIN | EPOLLRDHUP)) {
+		uid_conns_add(c, cn->id.uid, -1);
+		close(cn->pidfd);
+		close(fd);
+		free(cn);
+		return;
+	}
+	cn->next = c->conns;
+	if (c->conns)
+		c->conns->prev = cn;
+	c->conns = cn;
+	c->nconns++;
+}
+
+static void on_listen(struct watch *w, uint32_t events)
+{
+	struct collector *c = w->data;
+	int fd;
+
+	(void)events;
+	/* An exit event queued before this connect must be seen first (pid reuse). */
+	monitor_consume(c->mon);
+	for (;;) {
+		fd = accept4(w->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE)
+				fprintf(stderr, "faultguardd: out of file descriptors, "
+						"connections wait in the backlog\n");
+			return;
+		}
+		accept_one(c, fd);
+	}
+}
+
+void server_tick(struct collector *c)
+{
+	int64_t now = mono_ms();
+	struct conn *cn, *next;
+
+	for (cn = c->conns; cn; cn = next) {
+		next = cn->next;
+		if (cn->deadline && now >= cn->deadline) {
+			audit_reject(c, &cn->id, "the client sent no registration within 5 seconds");
+			server_drop(c, cn);
+		}
+	}
+}
+
+static int make_parent_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	strcpy(dir, path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int server_open(struct collector *c, const char **why)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char tmp[sizeof(addr.sun_path)];
+	struct stat st;
+	int fd;
+
+	if (strlen(c->cfg.socket_path) + 16 >= sizeof(addr.sun_path)) {
+		*why = "the socket path is too long";
+		return -ENAMETOOLONG;
+	}
+	if (make_parent_dir(c->cfg.socket_path)) {
+		*why = "cannot create the socket's directory";
+		return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*why = "cannot create the socket";
+		return -errno;
+	}
+	/* Bind under a temporary name, set its mode, listen, then rename into place:
+	 * the socket appears ready and with its final permissions, or not at all. */
+	snprintf(tmp, sizeof(tmp), "%s.%d", c->cfg.socket_path, (int)getpid());
+	unlink(tmp);
+	strcpy(addr.sun_path, tmp);
+	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		*why = "cannot bind the socket";
+		goto err_close;
+	}
+	if (chmod(tmp, c->cfg.socket_mode) < 0 ||
+	    (c->cfg.socket_group != (gid_t)-1 && chown(tmp, (uid_t)-1, c->cfg.socket_group) < 0)) {
+		*why = "cannot set the socket's mode or group";
+		goto err_unlink;
+	}
+	if (listen(fd, SOMAXCONN) < 0) {
+		*why = "cannot listen on the socket";
+		goto err_unlink;
+	}
+	if (lstat(c->cfg.socket_path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		*why = "the socket path exists and is not a socket";
+		goto err_unlink;
+	}
+	if (rename(tmp, c->cfg.socket_path) < 0) {
+		*why = "cannot move the socket into place";
+		goto err_unlink;
+	}
+	c->listen_w.fd = fd;
+	c->listen_w.fn = on_listen;
+	c->listen_w.data = c;
+	if (loop_add(c->loop, &c->listen_w, EPOLLIN)) {
+		*why = "cannot watch the socket";
+		unlink(c->cfg.socket_path);
+		goto err_close;
+	}
+	return 0;
+
+err_unlink:
+	unlink(tmp);
+err_close:
+	{
+		int err = -errno;
+
+		close(fd);
+		return err ? err : -EIO;
+	}
+}
+
+void server_close(struct collector *c)
+{
+	while (c->conns)
+		server_drop(c, c->conns);
+	if (c->listen_w.fd > 0) {
+		loop_del(c->loop, &c->listen_w);
+		close(c->listen_w.fd);
+		unlink(c->cfg.socket_path);
+		c->listen_w.fd = -1;
+	}
+}
