@@ -16,6 +16,9 @@ int proto_app_name_ok(const char *app)
 	n = strnlen(app, PROTO_APP_MAX + 1);
 	if (n == 0 || n > PROTO_APP_MAX)
 		return 0;
+	/* The name becomes a directory name: "." and ".." would escape it. */
+	if (!strcmp(app, ".") || !strcmp(app, ".."))
+		return 0;
 	for (i = 0; i < n; i++) {
 		char c = app[i];
 

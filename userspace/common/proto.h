@@ -49,7 +49,7 @@ struct proto_msg {
 	char *text;
 };
 
-/* 1-64 chars of [A-Za-z0-9._-]. */
+/* 1-64 chars of [A-Za-z0-9._-], and not "." or ".." (it names a directory). */
 int proto_app_name_ok(const char *app);
 
 /* Each encoder returns the message length written to @buf, or -E2BIG / -EINVAL. */
