@@ -47,9 +47,10 @@ ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 LIB_SRCS := $(wildcard userspace/dict/*.c userspace/snapshot/*.c userspace/lib/*.c \
 	    userspace/common/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
-CTL_SRCS := $(wildcard userspace/ctl/*.c)
+AUDITLOG_SRCS := $(wildcard userspace/auditlog/*.c)
+CTL_SRCS := $(wildcard userspace/ctl/*.c) $(AUDITLOG_SRCS)
 CTL_OBJS := $(CTL_SRCS:%.c=$(OBJ)/%.o)
-COL_SRCS := $(wildcard userspace/collector/*.c)
+COL_SRCS := $(wildcard userspace/collector/*.c) $(AUDITLOG_SRCS)
 COL_OBJS := $(COL_SRCS:%.c=$(OBJ)/%.o)
 TFW_OBJS := $(OBJ)/tests/framework/test_main.o
 
@@ -98,7 +99,7 @@ $(BUILD)/faultguard.skel.h: $(BUILD)/faultguard.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(COL_OBJS): $(BUILD)/faultguard.skel.h
+$(filter $(OBJ)/userspace/collector/%,$(COL_OBJS)): $(BUILD)/faultguard.skel.h
 
 # --- C objects ---------------------------------------------------------------
 $(OBJ)/%.o: %.c | $(BUILD)/.deps-ok

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * "status": one JSON object per live registration, one per PROTO_TEXT
- * packet. Root sees every registration, anyone else only their own.
+ * Queries, each answered with one JSON object per PROTO_TEXT packet and a
+ * PROTO_END. Root sees everything, anyone else only their own:
+ *   "status"   live registrations
+ *   "list"     crashes recorded in the audit log
+ *   "show ID"  every audit record of one crash
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "auditlog/auditlog.h"
 #include "collector/collector.h"
 #include "collector/query.h"
 #include "common/proto.h"
@@ -56,14 +61,59 @@ static void answer_status(struct collector *c, struct conn *cn)
 	}
 }
 
+static long visible_uid(const struct conn *cn)
+{
+	const struct identity *who = server_peer(cn);
+
+	return who->uid == 0 ? AUDITLOG_ANY_UID : (long)who->uid;
+}
+
+static void answer_list(struct collector *c, struct conn *cn)
+{
+	struct crash_filter f = { .uid = visible_uid(cn) };
+	struct crash_summary *v = NULL;
+	size_t i, n = 0;
+
+	if (auditlog_crashes(c->cfg.audit_log, &f, &v, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		json_object *o = crash_summary_json(&v[i]);
+
+		send_text(cn, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+	}
+	free(v);
+}
+
+static void answer_show(struct collector *c, struct conn *cn, const char *id)
+{
+	json_object *recs;
+	size_t i;
+
+	if (auditlog_crash_records(c->cfg.audit_log, id, visible_uid(cn), &recs))
+		return;
+	for (i = 0; i < json_object_array_length(recs); i++)
+		send_text(cn, json_object_to_json_string_ext(json_object_array_get_idx(recs, i),
+							     JSON_C_TO_STRING_PLAIN));
+	json_object_put(recs);
+}
+
 void query_answer(struct collector *c, struct conn *cn, const char *what)
 {
-	if (what && !strcmp(what, "status")) {
-		uint8_t buf[64];
-		int len;
+	int known = 1;
 
+	if (what && !strcmp(what, "status"))
 		answer_status(c, cn);
-		len = proto_encode_simple(buf, sizeof(buf), PROTO_END);
+	else if (what && !strcmp(what, "list"))
+		answer_list(c, cn);
+	else if (what && !strncmp(what, "show ", 5))
+		answer_show(c, cn, what + 5);
+	else
+		known = 0;
+	if (known) {
+		uint8_t buf[64];
+		int len = proto_encode_simple(buf, sizeof(buf), PROTO_END);
+
 		if (len > 0)
 			server_send(cn, buf, (size_t)len);
 	} else {

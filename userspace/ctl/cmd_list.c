@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* faultguardctl list [--state-dir D] [--app NAME] [--since TIME] [--json]: one row per crash. */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/timefmt.h"
+#include "ctl/crash_source.h"
+#include "ctl/ctl.h"
+
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static int wanted(json_object *o, const char *app, int64_t since)
+{
+	int64_t ms = 0;
+
+	if (app && strcmp(str(o, "app"), app))
+		return 0;
+	if (since && (time_parse(str(o, "time"), &ms) || ms < since))
+		return 0;
+	return 1;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "state-dir", required_argument, NULL, 'd' },
+		{ "audit-log", required_argument, NULL, 'a' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "app", required_argument, NULL, 'A' },
+		{ "since", required_argument, NULL, 'S' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct crash_source src = { 0 };
+	json_object *all, *shown;
+	const char *app = NULL;
+	int64_t since = 0;
+	size_t i, n;
+	int json = 0, c, rc;
+
+	while ((c = getopt_long(argc, argv, "+d:a:s:A:S:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': src.state_dir = optarg; break;
+		case 'a': src.audit_log = optarg; break;
+		case 's': src.socket = optarg; break;
+		case 'A': app = optarg; break;
+		case 'j': json = 1; break;
+		case 'S':
+			if (time_parse(optarg, &since))
+				return ctl_usage("list", "--since takes an RFC 3339 time "
+							 "(2026-11-25T18:05:12Z), a date or an age "
+							 "such as 90m or 7d");
+			break;
+		case 'h': return ctl_usage("list", "one row per crash");
+		default: return ctl_usage("list", "unknown option");
+		}
+	}
+	if (optind != argc)
+		return ctl_usage("list", "takes no arguments");
+	rc = crash_source_list(&src, &all);
+	if (rc)
+		return rc;
+	shown = json_object_new_array();
+	n = json_object_array_length(all);
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(all, i);
+
+		if (wanted(o, app, since))
+			json_object_array_add(shown, json_object_get(o));
+	}
+	if (json) {
+		puts(json_object_to_json_string_ext(shown, JSON_C_TO_STRING_PLAIN |
+								   JSON_C_TO_STRING_NOSLASHESCAPE));
+	} else {
+		n = json_object_array_length(shown);
+		printf("%-36s %-24s %-16s %8s %-20s %s\n", "ID", "TIME", "APP", "PID", "CAUSE",
+		       "RESCUE");
+		for (i = 0; i < n; i++) {
+			json_object *o = json_object_array_get_idx(shown, i);
+
+			printf("%-36s %-24s %-16s %8s %-20s %s\n", str(o, "id"), str(o, "time"),
+			       str(o, "app"), str(o, "pid"), str(o, "cause"), str(o, "rescue"));
+		}
+		if (!n)
+			printf("(no crashes recorded)\n");
+	}
+	json_object_put(shown);
+	json_object_put(all);
+	return 0;
+}
+
+CTL_COMMAND("list", cmd_list,
+	    "[--state-dir D] [--audit-log F] [--app NAME] [--since TIME] [--json]",
+	    "one row per crash: id, time, app, pid, cause, rescue status");
