@@ -228,7 +228,13 @@ static void read_slot(struct reader *r, const struct dict_slot *s)
 		if (tomb)
 			return;
 		if (snapshot_add(r->snap, key, s->key_len, val, order[i]->len) == 0) {
-			r->budget -= order[i]->len;
+			/*
+			 * Only arena values passed the budget check in arena_read;
+			 * taking an inline value's length off an exhausted budget
+			 * would wrap it around and lift the cap.
+			 */
+			if (order[i]->len > DICT_VAL_INLINE)
+				r->budget -= order[i]->len;
 			r->st->bytes += order[i]->len;
 		} else {
 			r->st->discarded++;
