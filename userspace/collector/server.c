@@ -216,6 +216,23 @@ static int peer_alive(int pidfd)
 	return poll(&p, 1, 0) == 0;
 }
 
+/*
+ * A rescue command names a program in the app's filesystem. The collector
+ * runs it from its own mount namespace, so an app in another one (a
+ * container) could have it run the wrong program, or none: such apps may
+ * register for snapshots only.
+ */
+static int same_mount_ns(pid_t pid)
+{
+	struct stat mine, theirs;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
+	if (stat("/proc/self/ns/mnt", &mine) < 0 || stat(path, &theirs) < 0)
+		return 0;
+	return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
+}
+
 static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int nfds)
 {
 	struct collector *c = cn->c;
@@ -239,6 +256,12 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	}
 	if (cn->pidfd < 0 || !peer_alive(cn->pidfd) || procinfo_read(cn->id.pid, &cn->id)) {
 		reject(cn, -ESRCH, "the registering process is gone");
+		return;
+	}
+	if (m->argv && !same_mount_ns(cn->id.pid)) {
+		reject(cn, -EXDEV, "the app runs in another mount namespace (a container), where "
+				   "the collector cannot run its rescue command; register without one "
+				   "to get snapshots only");
 		return;
 	}
 	err = registry_add(c, &cn->id, cn->pidfd, fds[0], (uint64_t)size, m->app, m->argv,
