@@ -150,6 +150,21 @@ static void on_signal(struct watch *w, uint32_t events)
 	}
 }
 
+/* Records the kernel dropped mean crashes we never saw: say so as it happens. */
+static void report_lost(struct collector *c)
+{
+	static uint64_t reported;
+	uint64_t lost = monitor_lost(c->mon);
+
+	if (lost == reported)
+		return;
+	fprintf(stderr, "faultguardd: the BPF ring buffer was full: %llu exit record%s lost "
+			"(%llu in all); those deaths were not seen\n",
+		(unsigned long long)(lost - reported), lost - reported == 1 ? "" : "s",
+		(unsigned long long)lost);
+	reported = lost;
+}
+
 static void on_tick(struct watch *w, uint32_t events)
 {
 	struct collector *c = w->data;
@@ -161,6 +176,7 @@ static void on_tick(struct watch *w, uint32_t events)
 	if (!c->stopping)
 		server_tick(c);
 	ending_tick(c);
+	report_lost(c);
 }
 
 static void on_monitor(struct watch *w, uint32_t events)
