@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -15,7 +16,7 @@
 #include "common/proto.h"
 #include "lib/client.h"
 
-#define RETRY_MS 250       /* a collector that appears is found within this */
+#define RETRY_MS 1000 /* a collector that appears is found within this at worst */
 #define REJECT_BACKOFF_MS 1000
 #define REJECT_BACKOFF_MAX_MS 60000
 #define REPLY_TIMEOUT_MS 5000
@@ -128,10 +129,39 @@ static enum session_end session(struct client *c, int s)
 	}
 }
 
+/*
+ * Sleeps until the socket may have appeared: inotify on its directory wakes
+ * us as soon as the collector renames its socket into place, so a collector
+ * that starts is found at once, while an app without one wakes only once
+ * per RETRY_MS. Returns -1 when told to stop.
+ */
+static int wait_for_collector(struct client *c, int timeout_ms)
+{
+	char dir[sizeof(c->addr.sun_path)], *slash;
+	int in, r;
+
+	strcpy(dir, c->addr.sun_path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (in >= 0 && inotify_add_watch(in, slash ? dir : ".", IN_CREATE | IN_MOVED_TO) < 0) {
+		close(in);
+		in = -1;
+	}
+	/* The socket may have appeared between our connect() and the watch. */
+	if (in >= 0 && access(c->addr.sun_path, F_OK) == 0 && timeout_ms > RETRY_MS / 10)
+		timeout_ms = RETRY_MS / 10;
+	r = wait_readable(c, in, timeout_ms);
+	if (in >= 0)
+		close(in);
+	return r < 0 ? -1 : 0;
+}
+
 static void *client_main(void *arg)
 {
 	struct client *c = arg;
-	int backoff = RETRY_MS;
+	int backoff = RETRY_MS, rejected = 0;
 
 	for (;;) {
 		int s = connect_collector(c);
@@ -146,14 +176,16 @@ static void *client_main(void *arg)
 			close(s);
 			if (end == SESSION_STOP)
 				break;
-			if (end == SESSION_REJECTED)
+			rejected = end == SESSION_REJECTED;
+			if (rejected)
 				backoff = backoff < REJECT_BACKOFF_MS ? REJECT_BACKOFF_MS
 					  : backoff * 2 > REJECT_BACKOFF_MAX_MS ? REJECT_BACKOFF_MAX_MS
 										: backoff * 2;
 			else
 				backoff = RETRY_MS;
 		}
-		if (wait_readable(c, -1, backoff) < 0)
+		/* After a refusal, only time may change the answer: no early wake-ups. */
+		if ((rejected ? wait_readable(c, -1, backoff) : wait_for_collector(c, backoff)) < 0)
 			break;
 	}
 	return NULL;
