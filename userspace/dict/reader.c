@@ -185,15 +185,36 @@ static int visible(const struct reader *r, const struct dict_version *v)
 	return gen && (v->txn == 0 || v->txn <= r->l->committed);
 }
 
+/*
+ * A published version hidden as uncommitted whose crc fails. An honest
+ * writer's uncommitted versions are complete, so this is damage, such as a
+ * flipped bit in the txn of the key's only committed version: count it.
+ */
+static int uncommitted_corrupt(struct reader *r, const struct dict_slot *s,
+			       const struct dict_version *v)
+{
+	int tomb;
+
+	if (!atomic_load_explicit(&v->gen, memory_order_relaxed))
+		return 0;
+	return !version_bytes(r, s, v, &tomb);
+}
+
 static void read_slot(struct reader *r, const struct dict_slot *s)
 {
 	const struct dict_version *order[2];
 	char key[256];
 	const char *kp;
+	uint32_t state;
 	int i, n = 0, tomb;
 
-	if (atomic_load_explicit(&s->state, memory_order_relaxed) != SLOT_BOUND)
+	state = atomic_load_explicit(&s->state, memory_order_relaxed);
+	if (state != SLOT_BOUND) {
+		/* No state the writer ever stores: a scribbled slot, maybe a lost key. */
+		if (state != SLOT_EMPTY && state != SLOT_FREE)
+			r->st->discarded++;
 		return;
+	}
 	if (s->key_len == 0 || s->key_len > 255)
 		goto discard;
 	if (s->key_len <= DICT_KEY_INLINE) {
@@ -208,9 +229,12 @@ static void read_slot(struct reader *r, const struct dict_slot *s)
 		goto discard;
 
 	/* Newest first; fall back to the other version when it fails. */
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2; i++) {
 		if (visible(r, &s->ver[i]))
 			order[n++] = &s->ver[i];
+		else if (uncommitted_corrupt(r, s, &s->ver[i]))
+			r->st->discarded++;
+	}
 	if (n == 2 && atomic_load_explicit(&order[1]->gen, memory_order_relaxed) >
 			      atomic_load_explicit(&order[0]->gen, memory_order_relaxed)) {
 		const struct dict_version *t = order[0];
@@ -255,6 +279,7 @@ static struct fg_snapshot *read_source(const struct source *src, uint64_t limit,
 	struct reader r = { 0 };
 	struct layout l;
 	uint32_t i, n, j;
+	size_t count;
 	int err;
 
 	if (!st)
@@ -295,7 +320,11 @@ static struct fg_snapshot *read_source(const struct source *src, uint64_t limit,
 	}
 	free(chunk);
 	free(r.buf);
+	count = r.snap->count;
 	snapshot_finish(r.snap);
+	/* Two slots bound to one key: one of them is damage; the result has one. */
+	st->discarded += count - r.snap->count;
+	st->bytes = r.snap->bytes;
 	return r.snap;
 
 err_free:
