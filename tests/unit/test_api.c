@@ -30,7 +30,7 @@ static char sock_path[PATH_MAX];
 
 static struct fg_opts opts_for(const char *app, size_t max_bytes)
 {
-	struct fg_opts o = { .sz = sizeof(o), .app = app, .max_bytes = max_bytes };
+	struct fg_opts o = {.sz = sizeof(o), .app = app, .max_bytes = max_bytes};
 
 	snprintf(sock_path, sizeof(sock_path), "%s/no-collector.sock", test_tmpdir());
 	o.socket_path = sock_path;
@@ -168,9 +168,9 @@ static void expect_open_einval(struct fg_opts *o, const char *what)
 TEST(open_rejects_bad_opts)
 {
 	char app65[66], longarg[4098];
-	const char *empty_argv[] = { NULL };
-	const char *blank_argv[] = { "", NULL };
-	const char *long_argv[] = { longarg, NULL };
+	const char *empty_argv[] = {NULL};
+	const char *blank_argv[] = {"", NULL};
+	const char *long_argv[] = {longarg, NULL};
 	struct fg_opts o;
 
 	memset(app65, 'a', 65);
@@ -217,7 +217,7 @@ TEST(open_rejects_bad_opts)
 
 TEST(open_accepts_limits)
 {
-	const char *argv[] = { "/bin/true", "--flag", "", NULL };
+	const char *argv[] = {"/bin/true", "--flag", "", NULL};
 	char app64[65];
 	struct fg_opts o;
 	struct fg *fg;
@@ -383,7 +383,7 @@ TEST(null_and_empty_values)
 /* One key rewritten through inline, arena and empty sizes. */
 TEST(overwrite_through_sizes)
 {
-	static const size_t sizes[] = { 0, 1, 63, 64, 65, 4096, 100000, 3, 64, 200000, 0, 65 };
+	static const size_t sizes[] = {0, 1, 63, 64, 65, 4096, 100000, 3, 64, 200000, 0, 65};
 	struct fg *fg;
 	uint8_t *val;
 	size_t i;
@@ -1187,7 +1187,7 @@ out:
 
 static struct fg_snapshot *ordered_snapshot(void)
 {
-	static const char *keys[] = { "b", "a", "\xff", "ab", "A", "a\x01", "zz" };
+	static const char *keys[] = {"b", "a", "\xff", "ab", "A", "a\x01", "zz"};
 	struct fg_snapshot *s = NULL;
 	struct fg *fg;
 	size_t i;
@@ -1209,8 +1209,8 @@ out:
 
 static void check_ordered(const struct fg_snapshot *s)
 {
-	static const char *sorted[] = { "A", "a", "a\x01", "ab", "b", "zz", "\xff" };
-	static const size_t orig[] = { 4, 1, 5, 3, 0, 6, 2 };
+	static const char *sorted[] = {"A", "a", "a\x01", "ab", "b", "zz", "\xff"};
+	static const size_t orig[] = {4, 1, 5, 3, 0, 6, 2};
 	const char *key = NULL;
 	const void *val = NULL;
 	size_t i, len = 0;
@@ -1393,7 +1393,7 @@ enum { EXIT_ZERO, EXIT_THREE, KILLED, ABORTED };
 static int guarded_app(struct fg *fg, void *arg)
 {
 	struct guard_run *r = arg;
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = {0, 0};
 	char v[32];
 	int i;
 
@@ -1443,7 +1443,7 @@ static int guard_once(struct guard_run *r, unsigned int flags)
 
 TEST(guard_rescues_a_kill)
 {
-	struct guard_run r = { .how = KILLED };
+	struct guard_run r = {.how = KILLED};
 	int st = guard_once(&r, 0);
 
 	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child killed");
@@ -1456,7 +1456,7 @@ TEST(guard_rescues_a_kill)
 
 TEST(guard_rescues_an_abort)
 {
-	struct guard_run r = { .how = ABORTED };
+	struct guard_run r = {.how = ABORTED};
 	int st = guard_once(&r, 0);
 
 	ASSERT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, "child aborted");
@@ -1466,7 +1466,7 @@ TEST(guard_rescues_an_abort)
 
 TEST(guard_rescues_nonzero_exit)
 {
-	struct guard_run r = { .how = EXIT_THREE };
+	struct guard_run r = {.how = EXIT_THREE};
 	int st = guard_once(&r, 0);
 
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 3, "exit 3");
@@ -1488,7 +1488,7 @@ TEST(guard_rescues_nonzero_exit)
 
 TEST(guard_no_rescue_after_exit_zero)
 {
-	struct guard_run r = { .how = EXIT_ZERO };
+	struct guard_run r = {.how = EXIT_ZERO};
 	int st = guard_once(&r, 0);
 
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit 0");
@@ -1498,7 +1498,7 @@ TEST(guard_no_rescue_after_exit_zero)
 TEST(guard_bad_args)
 {
 	struct fg_opts o = opts_for("guarded", 0);
-	struct guard_run r = { .how = EXIT_ZERO };
+	struct guard_run r = {.how = EXIT_ZERO};
 
 	ASSERT_EQ(fg_guard(NULL, guarded_app, guard_rescue, &r), -EINVAL, "NULL opts");
 	ASSERT_EQ(fg_guard(&o, NULL, guard_rescue, &r), -EINVAL, "NULL launch");
