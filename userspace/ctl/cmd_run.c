@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -145,14 +146,21 @@ static int fd_above_stdio(int fd)
 static int prepare(struct run *r)
 {
 	const char *why = "";
+	mode_t old_mask;
 	int n;
 
 	n = snprintf(r->snap_dir, sizeof(r->snap_dir), "%s/snapshots/%u/%s", r->state_dir,
 		     (unsigned int)getuid(), r->app);
 	if (n < 0 || (size_t)n + CRASH_ID_LEN + 8 >= sizeof(r->snap_dir))
 		return ctl_fail("the state directory path %s is too long", r->state_dir);
-	/* Before PROGRAM starts: a crash we could not save is better known now. */
+	/*
+	 * Before PROGRAM starts: a crash we could not save is better known now.
+	 * Our own umask, not the caller's, so that the modes are the ones we
+	 * ask for; PROGRAM and the rescue keep the caller's.
+	 */
+	old_mask = umask(077);
 	r->snap_dirfd = state_dir_open_snapshots(r->state_dir, getuid(), r->app, &why);
+	umask(old_mask);
 	if (r->snap_dirfd < 0)
 		return ctl_fail("cannot use %s: %s: %s", r->snap_dir, why,
 				strerror(-r->snap_dirfd));
@@ -209,6 +217,7 @@ static void handle_crash(const struct run *r, int wstatus)
 	int64_t now = time_now_ms();
 	struct fg_snapshot *s;
 	size_t discarded = 0;
+	mode_t old_mask;
 	int err;
 
 	s = guard_read(r->memfd, r->app, r->pid, now, &discarded);
@@ -222,7 +231,9 @@ static void handle_crash(const struct run *r, int wstatus)
 	snprintf(name, sizeof(name), "%s.fgsnap", id);
 	snprintf(path, sizeof(path), "%s/%s", r->snap_dir, name);
 	describe_death(death, sizeof(death), wstatus);
+	old_mask = umask(077);
 	err = snapshot_write_at(r->snap_dirfd, name, s, (uid_t)-1, (gid_t)-1);
+	umask(old_mask);
 	if (err) {
 		ctl_fail("%s (pid %d) %s, but its snapshot could not be written to %s: %s", r->app,
 			 (int)r->pid, death, path, strerror(-err));
