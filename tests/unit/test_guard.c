@@ -25,7 +25,7 @@
 const char *__asan_default_options(void);
 
 /* Under ASan the children's deaths must stay real signals, not sanitizer reports. */
-const char *__asan_default_options(void)
+__attribute__((visibility("default"))) const char *__asan_default_options(void)
 {
 	return "handle_segv=0:handle_sigbus=0:handle_abort=0";
 }
