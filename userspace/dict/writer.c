@@ -411,7 +411,9 @@ int dict_get(struct dict_writer *w, const char *key, size_t klen, void *buf, siz
 	*len = v->len;
 	if (buf_len < v->len)
 		return -ENOBUFS;
-	memcpy(buf, v->len <= DICT_VAL_INLINE ? v->inl : arena_ptr(w, v->off), v->len);
+	/* buf may be NULL for an empty value: memcpy(NULL, ..., 0) is undefined. */
+	if (v->len)
+		memcpy(buf, v->len <= DICT_VAL_INLINE ? v->inl : arena_ptr(w, v->off), v->len);
 	return 0;
 }
 
