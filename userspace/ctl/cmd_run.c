@@ -44,12 +44,6 @@ struct run {
 	struct guard_signals saved;
 };
 
-/* A valid app name that is also a safe directory name ("." and ".." are not). */
-static int app_name_usable(const char *app)
-{
-	return proto_app_name_ok(app) && strcmp(app, ".") && strcmp(app, "..");
-}
-
 /* The default app name: PROGRAM's base name, other bytes as '_' (runs of them as one). */
 static void app_from_program(const char *program, char app[PROTO_APP_MAX + 1])
 {
@@ -67,7 +61,7 @@ static void app_from_program(const char *program, char app[PROTO_APP_MAX + 1])
 			app[n++] = '_';
 	}
 	app[n] = '\0';
-	if (!app_name_usable(app))
+	if (!proto_app_name_ok(app))
 		strcpy(app, "app");
 }
 
@@ -105,7 +99,7 @@ static int parse(int argc, char **argv, struct run *r)
 	if (optind >= argc || !argv[optind][0])
 		return ctl_usage("run", "expects a PROGRAM to run");
 	r->argv = argv + optind;
-	if (app && !app_name_usable(app))
+	if (app && !proto_app_name_ok(app))
 		return ctl_usage("run",
 				 "--app '%s' is not an app name (1-64 characters of "
 				 "[A-Za-z0-9._-], not '.' or '..')",
