@@ -319,7 +319,8 @@ struct fg_snapshot *snapshot_read_at(int dirfd, const char *name)
 	size_t off = 0;
 	int fd, err = 0;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO planted under the name must not wait for a writer. */
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAP_MAX_FILE) {
