@@ -198,6 +198,23 @@ static int parse_payload(struct fg_snapshot *s, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Header fields, from a buffer that may start at any address. */
+static uint32_t hdr32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static uint64_t hdr64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
 struct fg_snapshot *snapshot_decode(const void *buf, size_t len)
 {
 	const uint8_t *h = buf;
@@ -208,16 +225,15 @@ struct fg_snapshot *snapshot_decode(const void *buf, size_t len)
 	int err;
 
 	if (len < SNAP_HDR_LEN || memcmp(h, SNAP_MAGIC, 8) != 0 ||
-	    le32toh(*(const uint32_t *)(h + 28)) != crc32c(0, h, 28)) {
+	    hdr32(h + 28) != crc32c(0, h, 28)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (le32toh(*(const uint32_t *)(h + 8)) != SNAP_VERSION ||
-	    le32toh(*(const uint32_t *)(h + 12)) != SNAP_FLAG_ZLIB) {
+	if (hdr32(h + 8) != SNAP_VERSION || hdr32(h + 12) != SNAP_FLAG_ZLIB) {
 		errno = ENOTSUP;
 		return NULL;
 	}
-	plen = le64toh(*(const uint64_t *)(h + 16));
+	plen = hdr64(h + 16);
 	if (plen > SNAP_MAX_PAYLOAD || plen > (uint64_t)(len - SNAP_HDR_LEN) * ZLIB_MAX_RATIO + 64) {
 		errno = EINVAL;
 		return NULL;
@@ -230,7 +246,7 @@ struct fg_snapshot *snapshot_decode(const void *buf, size_t len)
 	}
 	got = plen;
 	if (uncompress(payload, &got, h + SNAP_HDR_LEN, len - SNAP_HDR_LEN) != Z_OK || got != plen ||
-	    crc32c(0, payload, plen) != le32toh(*(const uint32_t *)(h + 24))) {
+	    crc32c(0, payload, plen) != hdr32(h + 24)) {
 		err = -EINVAL;
 		goto err_free;
 	}
