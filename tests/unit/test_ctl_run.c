@@ -7,7 +7,8 @@
  * fg_snapshot_open and through `faultguardctl dump --json`), the line on
  * stderr, and the rescue command's environment, stdin and fds. The app
  * reports its pid on an fd inherited through the guardian, so every test
- * also shows that the caller's fds pass through. No collector, no root.
+ * also shows that the caller's fds pass through. Last, the crash torture
+ * through the whole path (app_torture.h). No collector, no root.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,16 +18,19 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cause.h"
 #include "common/crash_id.h"
 #include "common/text.h"
 #include "common/timefmt.h"
 #include "faultguard.h"
 #include "framework/test.h"
 #include "helpers/app_data.h"
+#include "helpers/app_torture.h"
 
 #define NOBODY 65534
 
@@ -1146,4 +1150,143 @@ TEST(run_default_state_dir_home)
 {
 	default_state_case("home1", NULL, ".local/state/faultguard");
 	default_state_case("home2", "relative/ignored", ".local/state/faultguard");
+}
+
+/*
+ * The crash torture through the whole standalone path: app_torture under
+ * faultguardctl run, killed from outside at a random instant by SIGKILL,
+ * SIGSEGV, SIGABRT or SIGTERM; the snapshot file ctl run writes must hold
+ * whole values of the last completed or the in-flight sequence number,
+ * the transaction's two keys from one sequence number.
+ *
+ *   FG_CTL_TORTURE_KILLS  rounds (default 100)
+ *   FG_TORTURE_SEED       the seed (default: from the clock); printed on failure
+ */
+static uint64_t rng_next(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* Checks one snapshot against the progress the writer had reported. */
+static bool torture_check(const char *path, uint64_t done, uint64_t inflight, char *why,
+			  size_t why_len)
+{
+	uint64_t seq[TORT_NKEYS] = { 0 };
+	struct fg_snapshot *s = fg_snapshot_open(path);
+	bool ok = false;
+	const void *val;
+	size_t len;
+	int k;
+
+	if (!s) {
+		fmt(why, why_len, "cannot open the snapshot: %s", strerror(errno));
+		return false;
+	}
+	for (k = 0; k < TORT_NKEYS; k++) {
+		if (fg_snapshot_get(s, tort_keys[k], &val, &len) < 0)
+			continue;
+		if (tort_check(val, len, (unsigned int)k, &seq[k])) {
+			fmt(why, why_len, "'%s' is torn or misplaced (%zu bytes)", tort_keys[k], len);
+			goto out;
+		}
+		if (seq[k] < done || seq[k] > inflight) {
+			fmt(why, why_len, "'%s' holds sequence %llu, outside [%llu, %llu]",
+			    tort_keys[k], (unsigned long long)seq[k], (unsigned long long)done,
+			    (unsigned long long)inflight);
+			goto out;
+		}
+	}
+	if (done && (!seq[TORT_A] || !seq[TORT_B] || !seq[TORT_SINGLE])) {
+		fmt(why, why_len, "a key written by a completed round is missing");
+		goto out;
+	}
+	if (seq[TORT_A] != seq[TORT_B]) {
+		fmt(why, why_len, "the transaction is split: a=%llu b=%llu",
+		    (unsigned long long)seq[TORT_A], (unsigned long long)seq[TORT_B]);
+		goto out;
+	}
+	if (seq[TORT_SINGLE] > seq[TORT_A]) {
+		fmt(why, why_len, "'single' is newer than the transaction before it");
+		goto out;
+	}
+	if (fg_snapshot_count(s) != (size_t)(seq[TORT_A] ? 2 : 0) + (seq[TORT_SINGLE] ? 1 : 0)) {
+		fmt(why, why_len, "%zu entries, more than were written", fg_snapshot_count(s));
+		goto out;
+	}
+	ok = true;
+out:
+	fg_snapshot_close(s);
+	return ok;
+}
+
+TEST(run_torture)
+{
+	static const int deaths[] = { SIGKILL, SIGSEGV, SIGABRT, SIGTERM };
+	const char *env_kills = getenv("FG_CTL_TORTURE_KILLS");
+	const char *env_seed = getenv("FG_TORTURE_SEED");
+	long rounds = env_kills ? atol(env_kills) : 100, round;
+	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : (uint64_t)time_now_ms();
+	uint64_t rng = seed | 1, done, inflight, max_done = 0;
+	char dir[PATH_MAX], name[256], path[2 * PATH_MAX], progfd[16], why[256], *err;
+	struct tort_progress *p;
+	struct ctl c;
+	int pfd, sig;
+
+	ctl_init(&c);
+	fmt(c.app_bin, sizeof(c.app_bin), "%s/tests/helpers/app_torture", test_build_dir());
+	c.program = c.app_bin;
+	c.opts[0] = "--state-dir";
+	c.opts[1] = c.state;
+	snap_dir(c.state, getuid(), "app_torture", dir, sizeof(dir));
+	/* Not close-on-exec: it reaches the app through faultguardctl, like the ready pipe. */
+	pfd = memfd_create("torture-progress", 0);
+	if (!ASSERT_GE(pfd, 0, "memfd") || !ASSERT_OK(ftruncate(pfd, 4096), "ftruncate"))
+		return;
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, pfd, 0);
+	if (!ASSERT_TRUE(p != MAP_FAILED, "mmap"))
+		return;
+	fmt(progfd, sizeof(progfd), "%d", pfd);
+	c.mode = progfd;
+	for (round = 0; round < rounds; round++) {
+		atomic_store(&p->done, 0);
+		atomic_store(&p->inflight, 0);
+		sig = deaths[rng_next(&rng) % 4];
+		if (!ctl_start(&c))
+			break;
+		if (!ASSERT_TRUE(c.app_pid > 0, "app_torture started")) {
+			ctl_wait(&c);
+			break;
+		}
+		usleep((useconds_t)(rng_next(&rng) % 2000));
+		kill(c.app_pid, sig);
+		if (!ctl_wait(&c))
+			break;
+		done = atomic_load(&p->done);
+		inflight = atomic_load(&p->inflight);
+		max_done = done > max_done ? done : max_done;
+		why[0] = '\0';
+		if (!ASSERT_TRUE(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 128 + sig,
+				 "faultguardctl exits 128+signal"))
+			break;
+		err = slurp(path_in(&c, "ctl.err"), NULL);
+		ASSERT_TRUE(err && !strstr(err, "damaged"), "the reader discarded nothing");
+		free(err);
+		if (!ASSERT_EQ(list_dir(dir, name, sizeof(name)), 1, "one snapshot per death"))
+			break;
+		fmt(path, sizeof(path), "%s/%s", dir, name);
+		if (!ASSERT_TRUE(torture_check(path, done, inflight, why, sizeof(why)),
+				 "crash-safe snapshot")) {
+			fprintf(stderr, "  torture: seed 0x%llx round %ld (%s): %s\n",
+				(unsigned long long)seed, round, signal_name(sig), why);
+			break;
+		}
+		unlink(path);
+	}
+	/* Shows the kills landed mid-write rather than before the first round. */
+	ASSERT_TRUE(max_done > 0, "some rounds completed before a kill");
+	munmap(p, 4096);
+	close(pfd);
 }
