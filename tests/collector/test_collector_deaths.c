@@ -1,0 +1,444 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * How a registered process ends, against a real faultguardd, the real
+ * kernel, real signals and a real memory cgroup (issue 3, SPEC §4-5): every
+ * fatal death is a crash with its cause, an exact snapshot and a rescue
+ * command run as the app's user in a clean environment; every orderly end
+ * (exit 0, fg_close, exec, FG_RESCUE_SIGNAL_ONLY with exit(n)) unregisters
+ * with its reason and leaves no crash, no snapshot and no rescue.
+ */
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "collector_fixture.c"
+
+/* Starts a collector; false (the test has failed or skipped) if it cannot. */
+static bool begin(struct fx *fx)
+{
+	return fx_begin(fx, 0, NULL);
+}
+
+static bool died_of(struct fx_app *a, int sig)
+{
+	if (ASSERT_TRUE(WIFSIGNALED(a->status) && WTERMSIG(a->status) == sig,
+			"the app died of the expected signal"))
+		return true;
+	fprintf(stderr, "  wait status 0x%x, expected signal %d\n", a->status, sig);
+	return false;
+}
+
+static bool exited_with(struct fx_app *a, int code)
+{
+	if (ASSERT_TRUE(WIFEXITED(a->status) && WEXITSTATUS(a->status) == code,
+			"the app exited with the expected code"))
+		return true;
+	fprintf(stderr, "  wait status 0x%x, expected exit %d\n", a->status, code);
+	return false;
+}
+
+/* One app that dies by itself as @mode says, then the whole trace is checked. */
+static void self_inflicted(const char *mode, int sig, int code, const struct fx_crash *x)
+{
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, mode, NULL);
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = mode, .rescue_argv = r.argv }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS))
+		goto out;
+	if (sig ? !died_of(&a, sig) : !exited_with(&a, code))
+		goto out;
+	if (!fx_check_crash(&fx, &a, x, &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+TEST(segv_is_a_segfault_at_0x0)
+{
+	self_inflicted("segv", SIGSEGV, 0,
+		       &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+					   .si_code = SEGV_MAPERR, .fault_addr = "0x0" });
+}
+
+/* abort() sends itself SIGABRT with tgkill: the sender is the app itself. */
+TEST(abort_is_an_abort)
+{
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, "abort", NULL);
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "abort", .rescue_argv = r.argv }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGABRT))
+		goto out;
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "abort", .signal = SIGABRT,
+						.si_code = SI_TKILL, .sender_pid = a.pid,
+						.sender_uid = 0, .sender_comm = "col_app" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+TEST(sigkill_from_another_process_names_the_sender)
+{
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+	pid_t killer;
+	int status;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, "killed", NULL);
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "wait", .rescue_argv = r.argv }))
+		goto out;
+	/* A killer with a name of its own, so the record cannot name the test by luck. */
+	killer = fork();
+	if (killer == 0) {
+		prctl(PR_SET_NAME, "fgkiller");
+		_exit(kill(a.pid, SIGKILL) ? 1 : 0);
+	}
+	if (!ASSERT_GE(killer, 0, "fork the killer") ||
+	    !ASSERT_EQ(waitpid(killer, &status, 0), killer, "wait for the killer") ||
+	    !ASSERT_EQ(status, 0, "the killer sent SIGKILL") || !fx_app_wait(&a, FX_WAIT_MS) ||
+	    !died_of(&a, SIGKILL))
+		goto out;
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "killed", .signal = SIGKILL,
+						.si_code = SI_USER, .sender_pid = killer,
+						.sender_uid = 0, .sender_comm = "fgkiller" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+TEST(oom_kill_in_a_memory_cgroup)
+{
+	char cg[PATH_MAX] = "";
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	if (!fx_memcg_create(cg, sizeof(cg), 64ull << 20)) {
+		cg[0] = '\0';
+		goto out;
+	}
+	fx_rescue_init(&fx, &r, "oom", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .mode = "oom", .rescue_argv = r.argv, .cgroup = cg }) ||
+	    !fx_app_wait(&a, 60000))
+		goto out;
+	/* Exit 99: it allocated 1 GiB and the limit never bit. */
+	if (!died_of(&a, SIGKILL))
+		goto out;
+	/* The OOM killer sends SIGKILL as the kernel (SEND_SIG_PRIV): no sender. */
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "oom_killed", .signal = SIGKILL,
+						.si_code = SI_KERNEL },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+	fx_memcg_remove(cg);
+}
+
+TEST(exit3_is_an_exit_error)
+{
+	self_inflicted("exit3", 0, 3,
+		       &(struct fx_crash){ .cause = "exit_error", .signal = 0, .exit_code = 3 });
+}
+
+TEST(segv_in_a_non_main_thread)
+{
+	self_inflicted("thread-segv", SIGSEGV, 0,
+		       &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+					   .si_code = SEGV_MAPERR, .fault_addr = "0x0" });
+}
+
+/* An end that is no crash: unregister with @reason, no crash, no rescue ran. */
+static bool orderly_end(struct fx *fx, struct fx_app *a, struct fx_rescue *r, const char *reason,
+			int code)
+{
+	json_object *rec = fx_wait(fx, "unregister", a->pid, 0, FX_WAIT_MS);
+	bool ok = rec && CHECK_STR(rec, "reason", reason) && CHECK_STR(rec, "app", a->app) &&
+		  CHECK_INT(rec, "uid", a->spec.uid);
+	long long got;
+
+	/* The record may say which code the exit had; if it does, it must be right. */
+	if (ok && jint(rec, "exit_code", &got))
+		ok = ASSERT_EQ(got, code, "unregister exit_code");
+	json_object_put(rec);
+	if (!ok || !fx_check_no_crash(fx, a))
+		return false;
+	return ASSERT_TRUE(access(r->report, F_OK) < 0, "no rescue command ran");
+}
+
+static void no_crash_case(const char *mode, int signal_only, int sig, int code, const char *reason)
+{
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, mode, NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .mode = mode, .signal_only = signal_only,
+						 .rescue_argv = r.argv }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS))
+		goto out;
+	if (sig ? !died_of(&a, sig) : !exited_with(&a, code))
+		goto out;
+	if (!orderly_end(&fx, &a, &r, reason, code))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+TEST(exit0_unregisters)
+{
+	no_crash_case("exit0", 0, 0, 0, "exit");
+}
+
+TEST(fg_close_then_segv_is_no_crash)
+{
+	no_crash_case("close-segv", 0, SIGSEGV, 0, "close");
+}
+
+TEST(signal_only_exit3_is_no_crash)
+{
+	no_crash_case("exit3", 1, 0, 3, "exit");
+}
+
+/* FG_RESCUE_SIGNAL_ONLY spares exits only: a fatal signal is still rescued. */
+TEST(signal_only_segv_is_rescued)
+{
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, "segv", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .mode = "segv", .signal_only = 1,
+						 .rescue_argv = r.argv }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGSEGV))
+		goto out;
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/* The app's pid in `faultguardctl status --json`, or -1 when it is not there. */
+static int status_has(struct fx *fx, pid_t pid)
+{
+	json_object *arr = NULL;
+	char *out = NULL;
+	int rc, found = -1;
+	size_t i;
+
+	rc = fx_ctl(fx, &out, "status", "--socket", fx->sock, "--json", NULL);
+	if (!ASSERT_EQ(rc, 0, "faultguardctl status --json"))
+		goto out;
+	arr = json_tokener_parse(out ? out : "");
+	if (!ASSERT_TRUE(arr && json_object_is_type(arr, json_type_array), "status is a JSON array"))
+		goto out;
+	for (i = 0; i < json_object_array_length(arr); i++) {
+		long long p;
+
+		if (jint(json_object_array_get_idx(arr, i), "pid", &p) && p == pid)
+			found = (int)i;
+	}
+out:
+	json_object_put(arr);
+	free(out);
+	return found;
+}
+
+/*
+ * A forked child's handle is detached: it commits the parent's open
+ * transaction, writes, deletes and then segfaults — none of which may reach
+ * the parent's dictionary or count as the parent's crash.
+ */
+TEST(forked_child_crash_is_not_the_parents)
+{
+	struct fx_app a, child;
+	struct fx_rescue r;
+	char line[128];
+	int cpid = 0, cstatus = 0;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, "fork", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .mode = "fork-segv", .rescue_argv = r.argv }) ||
+	    !fx_app_read_line(&a, line, sizeof(line), FX_WAIT_MS) ||
+	    !ASSERT_EQ(sscanf(line, "child %d %d", &cpid, &cstatus), 2, "the child's fate"))
+		goto out;
+	if (!ASSERT_GE(cpid, 1, "a child was forked") ||
+	    !ASSERT_TRUE(WIFSIGNALED(cstatus) && WTERMSIG(cstatus) == SIGSEGV,
+			 "the child (handle detached, then a segfault) died of SIGSEGV"))
+		goto out;
+	/* The child as the checks see it: same app, its own pid, never registered. */
+	child = a;
+	child.pid = cpid;
+	if (!fx_check_no_crash(&fx, &child))
+		goto out;
+	if (!ASSERT_GE(status_has(&fx, a.pid), 0, "the parent is still registered") ||
+	    !ASSERT_EQ(status_has(&fx, cpid), -1, "the child never registered"))
+		goto out;
+	ASSERT_EQ(fx_count(&fx, "register", a.pid), 1, "the parent registered once");
+	ASSERT_EQ(fx_count(&fx, "register", cpid), 0, "the child never registered");
+	ASSERT_EQ(fx_count(&fx, "unregister", a.pid), 0, "the parent is not unregistered");
+	/* Now the parent dies: its data must be exactly its own. */
+	if (!fx_app_send(&a, "segv") || !fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGSEGV))
+		goto out;
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/* exec ends the registration; the new program is not watched any more. */
+TEST(exec_unregisters)
+{
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, "exec", NULL);
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "exec", .rescue_argv = r.argv }))
+		goto out;
+	{
+		json_object *rec = fx_wait(&fx, "unregister", a.pid, 0, FX_WAIT_MS);
+		bool ok = rec && CHECK_STR(rec, "reason", "exec");
+
+		json_object_put(rec);
+		if (!ok)
+			goto out;
+	}
+	if (!ASSERT_TRUE(fx_app_alive(&a), "the exec'd program runs on"))
+		goto out;
+	/* A crash of the new program image is not the registered app's. */
+	kill(a.pid, SIGSEGV);
+	if (!fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGSEGV))
+		goto out;
+	if (!fx_check_no_crash(&fx, &a) ||
+	    !ASSERT_TRUE(access(r.report, F_OK) < 0, "no rescue command ran"))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/*
+ * An app of an unprivileged user: the snapshot and its folders are that
+ * user's (0600, 0700), and the rescue runs with that user's uid, gid and
+ * supplementary groups — never as root.
+ */
+TEST(unprivileged_app_is_rescued_as_its_user)
+{
+	struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : 65534;
+	gid_t gid = pw ? pw->pw_gid : 65534;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, "nobody", NULL);
+	/* 4242: a supplementary group the rescue must get back, whatever /etc/group says. */
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "nobody-app", .mode = "segv",
+						 .rescue_argv = r.argv, .uid = uid, .gid = gid,
+						 .ngroups = 2, .groups = { gid, 4242 } }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGSEGV))
+		goto out;
+	{
+		json_object *reg = fx_find(&fx, "register", a.pid, 0);
+		bool ok = ASSERT_NOT_NULL(reg, "register record") && CHECK_INT(reg, "uid", uid) &&
+			  CHECK_INT(reg, "gid", gid) && CHECK_STR(reg, "app", "nobody-app") &&
+			  CHECK_STR(reg, "comm", "col_app");
+
+		json_object_put(reg);
+		if (!ok)
+			goto out;
+	}
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/* The main thread is gone (pthread_exit) when another thread segfaults. */
+TEST(segv_after_the_main_thread_exited)
+{
+	self_inflicted("leader-exit-segv", SIGSEGV, 0,
+		       &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+					   .si_code = SEGV_MAPERR, .fault_addr = "0x0" });
+}
+
+/* A uid with no passwd entry: still rescued as exactly that uid and gid. */
+TEST(app_of_a_uid_without_passwd_entry)
+{
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+	uid_t uid = 54321;
+
+	if (!begin(&fx))
+		goto out;
+	if (!ASSERT_TRUE(getpwuid(uid) == NULL, "uid 54321 has no passwd entry here"))
+		goto out;
+	fx_rescue_init(&fx, &r, "nopw", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "nopw", .mode = "abort", .rescue_argv = r.argv,
+						 .uid = uid, .gid = uid }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGABRT))
+		goto out;
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "abort", .signal = SIGABRT,
+						.si_code = SI_TKILL, .sender_pid = a.pid,
+						.sender_uid = uid, .sender_comm = "col_app" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}

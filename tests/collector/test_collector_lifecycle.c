@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The collector over time, against a real faultguardd: a restart while
+ * apps run (they register again by themselves and are rescued with their
+ * data), several crashes at once (all rescued), and what `faultguardctl
+ * status`, `list` and `show` tell about it all (SPEC §4-6).
+ */
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "collector_fixture.c"
+
+#define MANY 5
+
+static const struct fx_crash segv = {
+	.cause = "segfault", .signal = SIGSEGV, .si_code = SEGV_MAPERR, .fault_addr = "0x0",
+};
+
+static bool segfaulted(struct fx_app *a)
+{
+	if (!fx_app_wait(a, FX_WAIT_MS))
+		return false;
+	return ASSERT_TRUE(WIFSIGNALED(a->status) && WTERMSIG(a->status) == SIGSEGV,
+			   "the app segfaulted");
+}
+
+/* Asks the app whether its library holds a registration until it says @want. */
+static bool registered_becomes(struct fx_app *a, int want)
+{
+	long long deadline = now_ms() + FX_WAIT_MS;
+	char line[64], expect[32];
+
+	snprintf(expect, sizeof(expect), "registered %d", want);
+	while (now_ms() < deadline) {
+		if (!fx_app_send(a, "registered") || !fx_app_read_line(a, line, sizeof(line), FX_WAIT_MS))
+			return false;
+		if (!strcmp(line, expect))
+			return true;
+		nap(20);
+	}
+	test_fail(__FILE__, __LINE__, "app %s (pid %d) never said \"%s\"", a->app, (int)a->pid,
+		  expect);
+	return false;
+}
+
+/*
+ * Restart with live apps: the collector stops (cleanly) and starts again;
+ * the apps, doing nothing, register again, then crash and are rescued with
+ * exactly their data. One of them belongs to an unprivileged user.
+ */
+TEST(restart_with_live_apps)
+{
+	struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : 65534;
+	gid_t gid = pw ? pw->pw_gid : 65534;
+	struct fx_rescue r[2];
+	struct fx_app a[2];
+	long long t0;
+	struct fx fx;
+	int i;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	fx_rescue_init(&fx, &r[0], "restart-root", NULL);
+	fx_rescue_init(&fx, &r[1], "restart-nobody", NULL);
+	if (!fx_app_start(&fx, &a[0],
+			  &(struct fx_app_spec){ .app = "restart-root", .mode = "stdin",
+						 .rescue_argv = r[0].argv }) ||
+	    !fx_app_start(&fx, &a[1],
+			  &(struct fx_app_spec){ .app = "restart-nobody", .mode = "stdin",
+						 .rescue_argv = r[1].argv, .uid = uid, .gid = gid }))
+		goto out;
+	if (!fx_stop(&fx))
+		goto out;
+	for (i = 0; i < 2; i++)
+		if (!ASSERT_TRUE(fx_app_alive(&a[i]), "the app outlives the collector") ||
+		    !registered_becomes(&a[i], 0))
+			goto out;
+	if (!fx_start(&fx))
+		goto out;
+	t0 = now_ms();
+	for (i = 0; i < 2; i++) {
+		json_object *reg = fx_wait(&fx, "register", a[i].pid, 1, FX_WAIT_MS);
+		bool ok = reg && CHECK_STR(reg, "app", a[i].app) && CHECK_INT(reg, "uid", a[i].spec.uid);
+
+		json_object_put(reg);
+		if (!ok || !registered_becomes(&a[i], 1))
+			goto out;
+	}
+	/* SPEC: within 2 s. Reported, not asserted: a loaded machine may be slower. */
+	if (now_ms() - t0 > 2000)
+		fprintf(stderr, "  note: re-registration took %lld ms\n", now_ms() - t0);
+	if (!ASSERT_EQ(fx_count(&fx, "start", -1), 2, "two start records") ||
+	    !ASSERT_EQ(fx_count(&fx, "stop", -1), 1, "one stop record"))
+		goto out;
+	for (i = 0; i < 2; i++)
+		if (!fx_app_send(&a[i], "segv"))
+			goto out;
+	for (i = 0; i < 2; i++)
+		if (!segfaulted(&a[i]) || !fx_check_crash(&fx, &a[i], &segv, &r[i], NULL))
+			goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/* Five apps crash together: five snapshots, five rescues, none mixed up. */
+TEST(several_crashes_at_once)
+{
+	struct fx_rescue r[MANY];
+	struct fx_app a[MANY];
+	char tag[32], ids[MANY][CRASH_ID_LEN];
+	struct fx fx;
+	int i, j;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	for (i = 0; i < MANY; i++) {
+		snprintf(tag, sizeof(tag), "many-%d", i);
+		fx_rescue_init(&fx, &r[i], tag, NULL);
+		if (!fx_app_start(&fx, &a[i],
+				  &(struct fx_app_spec){ .app = "many", .mode = "stdin",
+							 .rescue_argv = r[i].argv }))
+			goto out;
+	}
+	for (i = 0; i < MANY; i++)
+		if (!fx_app_send(&a[i], "segv"))
+			goto out;
+	for (i = 0; i < MANY; i++)
+		if (!segfaulted(&a[i]) || !fx_check_crash(&fx, &a[i], &segv, &r[i], ids[i]))
+			goto out;
+	for (i = 0; i < MANY; i++)
+		for (j = i + 1; j < MANY; j++)
+			if (!ASSERT_TRUE(strcmp(ids[i], ids[j]) != 0, "crash ids are distinct"))
+				goto out;
+	ASSERT_EQ(fx_count(&fx, "rescue", -1), MANY, "one rescue per crash");
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+static json_object *ctl_json(struct fx *fx, const char *what, ...) __attribute__((sentinel));
+
+/* Runs faultguardctl WHAT ARGS... --json; the parsed output, or NULL (a failure). */
+static json_object *ctl_json(struct fx *fx, const char *what, ...)
+{
+	const char *args[8] = { 0 };
+	json_object *o = NULL;
+	char *out = NULL;
+	va_list ap;
+	int n = 0, rc;
+
+	va_start(ap, what);
+	while (n < 7 && (args[n] = va_arg(ap, const char *)))
+		n++;
+	va_end(ap);
+	rc = fx_ctl(fx, &out, what, "--json", args[0], args[1], args[2], args[3], args[4], args[5],
+		    args[6], NULL);
+	if (!ASSERT_EQ(rc, 0, what))
+		fprintf(stderr, "  faultguardctl %s: %s", what, fx->ctl_err);
+	else {
+		o = json_tokener_parse(out ? out : "");
+		if (!ASSERT_TRUE(o && json_object_is_type(o, json_type_array), "a JSON array")) {
+			fprintf(stderr, "  %s printed: %s\n", what, out ? out : "");
+			json_object_put(o);
+			o = NULL;
+		}
+	}
+	free(out);
+	return o;
+}
+
+static json_object *row_of(json_object *arr, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; arr && i < json_object_array_length(arr); i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+		long long p;
+
+		if (jint(o, "pid", &p) && p == pid)
+			return o;
+	}
+	return NULL;
+}
+
+static bool check_status_row(json_object *arr, struct fx_app *a)
+{
+	json_object *row = row_of(arr, a->pid);
+
+	return ASSERT_NOT_NULL(row, "the app is in status") && CHECK_STR(row, "app", a->app) &&
+	       CHECK_INT(row, "uid", a->spec.uid) && CHECK_INT(row, "keys", APP_NENTRIES) &&
+	       CHECK_INT(row, "bytes", (long long)fx_expected_bytes(a));
+}
+
+static bool check_list_row(json_object *row, struct fx_app *a, const char *id, const char *cause,
+			   const char *rescue)
+{
+	return ASSERT_NOT_NULL(row, "a list row") && CHECK_STR(row, "id", id) &&
+	       CHECK_STR(row, "app", a->app) && CHECK_INT(row, "pid", a->pid) &&
+	       CHECK_STR(row, "cause", cause) && CHECK_STR(row, "rescue", rescue) &&
+	       ASSERT_TRUE(ts_ok(jstr(row, "time")), "list time is RFC 3339");
+}
+
+/*
+ * faultguardctl status, list and show, from the collector and the audit
+ * log: two live apps, then one segfault (rescued) and one SIGTERM from this
+ * test (no rescue command).
+ */
+TEST(ctl_status_list_show)
+{
+	json_object *arr = NULL, *show = NULL;
+	char id[2][CRASH_ID_LEN], line[64], comm[32] = "", *out = NULL, pid[16];
+	struct fx_rescue r;
+	struct fx_app a, b;
+	struct fx fx;
+	size_t i;
+	int rc;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	fx_rescue_init(&fx, &r, "ctl", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "ctl-a", .mode = "stdin", .rescue_argv = r.argv }) ||
+	    !fx_app_start(&fx, &b, &(struct fx_app_spec){ .app = "ctl-b", .mode = "stdin" }))
+		goto out;
+	/* End the transaction the apps left open, so the live counts are settled ones. */
+	if (!fx_app_send(&a, "rollback") || !fx_app_read_line(&a, line, sizeof(line), FX_WAIT_MS) ||
+	    !ASSERT_STREQ(line, "ok", "rollback") || !fx_app_send(&b, "rollback") ||
+	    !fx_app_read_line(&b, line, sizeof(line), FX_WAIT_MS) || !ASSERT_STREQ(line, "ok", "rollback"))
+		goto out;
+
+	/* status: both apps, with their keys and bytes. */
+	arr = ctl_json(&fx, "status", "--socket", fx.sock, NULL);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 2, "two registrations") ||
+	    !check_status_row(arr, &a) || !check_status_row(arr, &b))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+	rc = fx_ctl(&fx, &out, "status", "--socket", fx.sock, NULL);
+	snprintf(pid, sizeof(pid), "%d", (int)a.pid);
+	if (!ASSERT_EQ(rc, 0, "status") || !ASSERT_TRUE(out && strstr(out, "ctl-a") && strstr(out, pid),
+						       "the status table shows the app"))
+		goto out;
+	free(out);
+	out = NULL;
+
+	/* One segfault, rescued. */
+	if (!fx_app_send(&a, "segv") || !segfaulted(&a) || !fx_check_crash(&fx, &a, &segv, &r, id[0]))
+		goto out;
+	arr = ctl_json(&fx, "status", "--socket", fx.sock, NULL);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 1, "one registration left") ||
+	    !check_status_row(arr, &b))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+	arr = ctl_json(&fx, "list", "--state-dir", fx.state, NULL);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 1, "one crash listed") ||
+	    !check_list_row(json_object_array_get_idx(arr, 0), &a, id[0], "segfault", "ok"))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+
+	/* show: the crash's records, all of them, with its id. */
+	show = ctl_json(&fx, "show", "--state-dir", fx.state, id[0], NULL);
+	if (!show || !ASSERT_EQ(json_object_array_length(show), 3, "crash, snapshot, rescue"))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		static const char *const events[] = { "crash", "snapshot", "rescue" };
+		json_object *rec = json_object_array_get_idx(show, i);
+
+		if (!CHECK_STR(rec, "event", events[i]) || !CHECK_STR(rec, "id", id[0]) ||
+		    !CHECK_INT(rec, "pid", a.pid))
+			goto out;
+	}
+	rc = fx_ctl(&fx, &out, "show", "--state-dir", fx.state, "20991231T000000.000Z-1-00000000",
+		    NULL);
+	/* SPEC §6: exit 1 and one line on stderr that explains. */
+	if (!ASSERT_EQ(rc, 1, "show of an unknown id fails with 1") ||
+	    !ASSERT_TRUE(fx.ctl_err[0] && strchr(fx.ctl_err, '\n') == fx.ctl_err + strlen(fx.ctl_err) - 1,
+			 "show says why in one line"))
+		goto out;
+	free(out);
+	out = NULL;
+
+	/* SIGTERM from this test: "terminated", the sender is us, no rescue command. */
+	{
+		FILE *f = fopen("/proc/self/comm", "re");
+
+		if (f) {
+			if (fgets(comm, sizeof(comm), f))
+				comm[strcspn(comm, "\n")] = '\0';
+			fclose(f);
+		}
+	}
+	kill(b.pid, SIGTERM);
+	if (!fx_app_wait(&b, FX_WAIT_MS) ||
+	    !ASSERT_TRUE(WIFSIGNALED(b.status) && WTERMSIG(b.status) == SIGTERM, "SIGTERM") ||
+	    !fx_check_crash(&fx, &b,
+			    &(struct fx_crash){ .cause = "terminated", .signal = SIGTERM,
+						.si_code = SI_USER, .sender_pid = getpid(),
+						.sender_uid = 0, .sender_comm = comm,
+						.rescue_status = "none" },
+			    NULL, id[1]))
+		goto out;
+	arr = ctl_json(&fx, "list", "--state-dir", fx.state, NULL);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 2, "two crashes listed") ||
+	    !check_list_row(json_object_array_get_idx(arr, 0), &a, id[0], "segfault", "ok") ||
+	    !check_list_row(json_object_array_get_idx(arr, 1), &b, id[1], "terminated", "none"))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+	arr = ctl_json(&fx, "list", "--state-dir", fx.state, "--app", "ctl-b", NULL);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 1, "list --app ctl-b") ||
+	    !check_list_row(json_object_array_get_idx(arr, 0), &b, id[1], "terminated", "none"))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+	arr = ctl_json(&fx, "status", "--socket", fx.sock, NULL);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 0, "no registration left"))
+		goto out;
+	rc = fx_ctl(&fx, &out, "list", "--state-dir", fx.state, NULL);
+	if (!ASSERT_EQ(rc, 0, "list") ||
+	    !ASSERT_TRUE(out && strstr(out, id[0]) && strstr(out, id[1]), "the list table shows both"))
+		goto out;
+	fx_stop(&fx);
+out:
+	free(out);
+	json_object_put(arr);
+	arr = NULL;
+	json_object_put(show);
+	fx_cleanup(&fx);
+}

@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The rescue command, against a real faultguardd (SPEC §4-5): what its
+ * record says when it fails, runs too long (the whole session is killed),
+ * cannot be started or is not there at all; how much of its output is
+ * kept; and that it starts from a clean environment whatever the
+ * collector's own environment holds.
+ */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "collector_fixture.c"
+
+static const struct fx_crash segv = {
+	.cause = "segfault", .signal = SIGSEGV, .si_code = SEGV_MAPERR, .fault_addr = "0x0",
+};
+
+/* An app with @rescue_argv segfaults; its crash is checked with @status. */
+static bool crash_with(struct fx *fx, struct fx_app *a, const char *const *rescue_argv,
+		       struct fx_rescue *r, const char *status, char *id)
+{
+	struct fx_crash x = segv;
+
+	x.rescue_status = status;
+	if (!fx_app_start(fx, a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = rescue_argv }) ||
+	    !fx_app_wait(a, FX_WAIT_MS))
+		return false;
+	if (!ASSERT_TRUE(WIFSIGNALED(a->status) && WTERMSIG(a->status) == SIGSEGV, "app segfaulted"))
+		return false;
+	return fx_check_crash(fx, a, &x, r, id);
+}
+
+static json_object *rescue_record(struct fx *fx, const char *id)
+{
+	return fx_wait_id(fx, "rescue", id, FX_WAIT_MS);
+}
+
+TEST(rescue_exit1_is_failed_with_its_output)
+{
+	char id[CRASH_ID_LEN];
+	json_object *rec = NULL;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	fx_rescue_init(&fx, &r, "failed", "--say", "rescued to stdout\n", "--err",
+		       "and to stderr\n", "--exit", "1", NULL);
+	if (!crash_with(&fx, &a, r.argv, &r, "failed", id))
+		goto out;
+	rec = rescue_record(&fx, id);
+	if (!rec || !CHECK_INT(rec, "exit_code", 1) || !CHECK_NULL(rec, "signal") ||
+	    !CHECK_STR(rec, "output", "rescued to stdout\nand to stderr\n"))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}
+
+/* "output" keeps the first 4 KiB of stdout and stderr together, in order. */
+TEST(rescue_output_keeps_the_first_4k)
+{
+	static char say[3000 + 1], err[3000 + 1], want[4096 + 1];
+	char id[CRASH_ID_LEN];
+	json_object *rec = NULL;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	memset(say, 'o', sizeof(say) - 1);
+	memset(err, 'e', sizeof(err) - 1);
+	memcpy(want, say, 3000);
+	memcpy(want + 3000, err, 4096 - 3000);
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	fx_rescue_init(&fx, &r, "output", "--say", say, "--err", err, NULL);
+	if (!crash_with(&fx, &a, r.argv, &r, "ok", id))
+		goto out;
+	rec = rescue_record(&fx, id);
+	if (!rec || !ASSERT_EQ(strlen(jstr(rec, "output") ?: ""), 4096, "output length") ||
+	    !CHECK_STR(rec, "output", want))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}
+
+static bool gone(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* Dead but not yet reaped by whoever adopted it counts as gone. */
+	p = strrchr(buf, ')');
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/*
+ * --rescue-timeout 1: the command (and a grandchild it left in its
+ * session) is SIGKILLed, and the record says timeout.
+ */
+TEST(rescue_timeout_kills_its_session)
+{
+	long long deadline, ms, sleeper = 0;
+	json_object *rec = NULL, *rep = NULL;
+	char id[CRASH_ID_LEN];
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 1, NULL))
+		goto out;
+	fx_rescue_init(&fx, &r, "timeout", "--sleeper", "--sleep", NULL);
+	if (!crash_with(&fx, &a, r.argv, &r, "timeout", id))
+		goto out;
+	rec = rescue_record(&fx, id);
+	if (!rec || !CHECK_NULL(rec, "exit_code") || !CHECK_INT(rec, "signal", SIGKILL) ||
+	    !ASSERT_TRUE(jint(rec, "ms", &ms), "ms"))
+		goto out;
+	/* Not a timing check: the limit may not cut a command short before it is up. */
+	if (!ASSERT_GE(ms, 1000, "the command ran at least its time limit"))
+		goto out;
+	rep = fx_rescue_report(&r, FX_WAIT_MS);
+	if (!rep || !ASSERT_TRUE(jint(rep, "sleeper", &sleeper) && sleeper > 0, "a sleeper pid"))
+		goto out;
+	deadline = now_ms() + FX_WAIT_MS;
+	while (!gone((pid_t)sleeper) && now_ms() < deadline)
+		nap(10);
+	if (!ASSERT_TRUE(gone((pid_t)sleeper), "the command's grandchild was killed with it")) {
+		kill((pid_t)sleeper, SIGKILL);
+		goto out;
+	}
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	json_object_put(rep);
+	fx_cleanup(&fx);
+}
+
+TEST(rescue_binary_missing_is_spawn_error)
+{
+	static const char *const argv[] = { "/nonexistent/faultguard-rescue", "--flag", NULL };
+	char id[CRASH_ID_LEN];
+	json_object *rec = NULL;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!crash_with(&fx, &a, argv, NULL, "spawn_error", id))
+		goto out;
+	rec = rescue_record(&fx, id);
+	if (!rec || !CHECK_NULL(rec, "exit_code") || !CHECK_NULL(rec, "signal"))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}
+
+/* No rescue command: the snapshot is still written, the rescue record says none. */
+TEST(no_rescue_command_is_status_none)
+{
+	char id[CRASH_ID_LEN];
+	json_object *rec = NULL;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!crash_with(&fx, &a, NULL, NULL, "none", id))
+		goto out;
+	rec = rescue_record(&fx, id);
+	if (!rec || !CHECK_NULL(rec, "argv") || !CHECK_NULL(rec, "exit_code"))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}
+
+/*
+ * A collector started with an environment full of look-alikes: none of it
+ * reaches the rescue, whose FAULTGUARD_* variables are its own (checked in
+ * fx_check_report: exact values, no variable set twice, no stranger).
+ */
+TEST(rescue_environment_is_clean)
+{
+	static const char *const env[] = {
+		"FAULTGUARD_APP=from-the-collector", "FAULTGUARD_CAUSE=from-the-collector",
+		"FAULTGUARD_SNAPSHOT=/from/the/collector", "FAULTGUARD_FD=99",
+		"HOME=/from/the/collector", "PATH=/from/the/collector", "TZ=Antarctica/Troll",
+		"LD_PRELOAD=", NULL,
+	};
+	json_object *rep = NULL;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, env))
+		goto out;
+	fx_rescue_init(&fx, &r, "env", NULL);
+	if (!crash_with(&fx, &a, r.argv, &r, "ok", NULL))
+		goto out;
+	rep = fx_rescue_report(&r, FX_WAIT_MS);
+	if (!rep)
+		goto out;
+	{
+		json_object *e = NULL;
+
+		json_object_object_get_ex(rep, "env", &e);
+		if (!ASSERT_FALSE(jstr(e, "HOME") && !strcmp(jstr(e, "HOME"), "/from/the/collector"),
+				  "HOME is the user's, not the collector's") ||
+		    !ASSERT_FALSE(jstr(e, "PATH") && !strcmp(jstr(e, "PATH"), "/from/the/collector"),
+				  "PATH is a clean one"))
+			goto out;
+	}
+	fx_stop(&fx);
+out:
+	json_object_put(rep);
+	fx_cleanup(&fx);
+}

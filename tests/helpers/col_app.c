@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A test app for the collector tests (tests/collector):
+ *
+ *   col_app [--app NAME] [--signal-only] MODE [-- RESCUE_ARGV...]
+ *
+ * Registers with the collector at $FAULTGUARD_SOCKET (fg_open, then waits
+ * for fg_registered), writes the entries of app_data.h, prints
+ * "ready <pid>" on stdout and ends as MODE says: any mode of app_death.h,
+ * or one of these:
+ *
+ *   stdin      obey commands read from stdin, one per line (below); EOF = exit(0)
+ *   exec       execve /bin/cat (it lives until stdin closes)
+ *   oom        allocate and touch memory until killed (exit 99 past 1 GiB)
+ *   fork-segv  fork a child that writes to its copy of the handle and segfaults;
+ *              print "child <pid> <wait status>" and go on in stdin mode
+ *   leader-exit-segv  the main thread ends (pthread_exit); another thread,
+ *              once the main one is a zombie, segfaults
+ *
+ * Commands in stdin mode: "rollback" (end the open transaction, answer
+ * "ok"), "registered" (answer "registered 0|1"), or a death mode.
+ * With no "--", the app registers no rescue command.
+ *
+ * Exit codes of its own: 64 bad usage, 70 fg_open failed, 71 not registered
+ * within 20 s, 72 writing failed, 99 the OOM killer never came.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faultguard.h"
+#include "helpers/app_data.h"
+#include "helpers/app_death.h"
+
+#define REGISTER_WAIT_MS 20000
+#define OOM_CHUNK (1u << 20)
+#define OOM_GIVE_UP (1024u << 20)
+
+const char *__asan_default_options(void);
+
+/* Under ASan the deaths must stay real signals, not sanitizer reports. */
+const char *__asan_default_options(void)
+{
+	return "handle_segv=0:handle_sigbus=0:handle_abort=0:detect_leaks=0";
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	/* The test reads us through a pipe: every line must leave now. */
+	fflush(stdout);
+}
+
+static int wait_registered(struct fg *fg)
+{
+	struct timespec tick = { .tv_nsec = 10 * 1000000L };
+	int waited;
+
+	for (waited = 0; waited < REGISTER_WAIT_MS; waited += 10) {
+		if (fg_registered(fg) == 1)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return -1;
+}
+
+static void die_of_oom(void)
+{
+	size_t total;
+
+	for (total = 0; total < OOM_GIVE_UP; total += OOM_CHUNK) {
+		char *p = malloc(OOM_CHUNK);
+
+		if (!p)
+			break;
+		/* Touch every page: only resident memory counts against the limit. */
+		memset(p, 0x5a, OOM_CHUNK);
+	}
+	exit(99);
+}
+
+/*
+ * The child's handle is detached: everything it does here must stay out
+ * of the parent's dictionary, and its crash must not count as the parent's.
+ */
+static void fork_and_crash(struct fg *fg)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (fg_registered(fg) != 0)
+			_exit(73);
+		fg_commit(fg);
+		fg_set_str(fg, "child", "written by the forked child");
+		fg_set_str(fg, "mode", "child");
+		fg_del(fg, "big");
+		app_segv();
+		_exit(74);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		say("child -1 -1\n");
+		return;
+	}
+	say("child %d %d\n", (int)pid, status);
+}
+
+/* Waits until the main thread is a zombie, then segfaults. */
+static void *segv_after_leader(void *arg)
+{
+	struct timespec tick = { .tv_nsec = 1000000L };
+	char path[64], buf[512], *p;
+	FILE *f;
+
+	(void)arg;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)getpid());
+	for (;;) {
+		f = fopen(path, "re");
+		if (!f)
+			break;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		if (p && p[1] == ' ' && p[2] == 'Z')
+			break;
+		nanosleep(&tick, NULL);
+	}
+	app_segv();
+	return NULL;
+}
+
+/* The process outlives its main thread; the crash is still the process's. */
+static void leader_exits_then_segv(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, segv_after_leader, NULL))
+		exit(76);
+	pthread_exit(NULL);
+}
+
+static void run_exec(void)
+{
+	char *argv[] = { "cat", NULL };
+
+	execv("/bin/cat", argv);
+	exit(75);
+}
+
+/* One mode or command; returns only when the app goes on. */
+static void act(struct fg *fg, const char *what)
+{
+	if (!strcmp(what, "exec")) {
+		run_exec();
+	} else if (!strcmp(what, "oom")) {
+		die_of_oom();
+	} else if (!strcmp(what, "leader-exit-segv")) {
+		leader_exits_then_segv();
+	} else if (!strcmp(what, "fork-segv")) {
+		fork_and_crash(fg);
+	} else if (!strcmp(what, "rollback")) {
+		int err = fg_rollback(fg);
+
+		say(err ? "error %d\n" : "ok\n", err);
+	} else if (!strcmp(what, "registered")) {
+		say("registered %d\n", fg_registered(fg));
+	} else if (app_die(fg, what) < 0) {
+		say("unknown %s\n", what);
+	}
+}
+
+static void obey_stdin(struct fg *fg)
+{
+	char line[256];
+
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (line[0])
+			act(fg, line);
+	}
+	exit(0);
+}
+
+int main(int argc, char **argv)
+{
+	struct fg_opts opts = { .sz = sizeof(opts), .app = "col_app" };
+	const char *mode = NULL;
+	struct fg *fg;
+	int i, rc;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--app") && i + 1 < argc) {
+			opts.app = argv[++i];
+		} else if (!strcmp(argv[i], "--signal-only")) {
+			opts.flags |= FG_RESCUE_SIGNAL_ONLY;
+		} else if (!strcmp(argv[i], "--")) {
+			if (i + 1 < argc)
+				opts.rescue_argv = (const char *const *)&argv[i + 1];
+			break;
+		} else if (!mode && argv[i][0] != '-') {
+			mode = argv[i];
+		} else {
+			mode = NULL;
+			break;
+		}
+	}
+	if (!mode) {
+		fprintf(stderr, "usage: col_app [--app NAME] [--signal-only] MODE "
+				"[-- RESCUE_ARGV...]\n");
+		return 64;
+	}
+	fg = fg_open(&opts);
+	if (!fg) {
+		fprintf(stderr, "col_app: fg_open: %s\n", strerror(errno));
+		return 70;
+	}
+	if (wait_registered(fg)) {
+		fprintf(stderr, "col_app: not registered with the collector within %d ms\n",
+			REGISTER_WAIT_MS);
+		return 71;
+	}
+	rc = app_write_entries(fg, mode);
+	if (rc) {
+		fprintf(stderr, "col_app: writing the entries: %s\n", strerror(-rc));
+		return 72;
+	}
+	say("ready %d\n", (int)getpid());
+	if (!strcmp(mode, "stdin"))
+		obey_stdin(fg);
+	if (!strcmp(mode, "fork-segv")) {
+		fork_and_crash(fg);
+		obey_stdin(fg);
+	}
+	act(fg, mode);
+	/* The return modes of app_die, and unknown ones. */
+	return !strcmp(mode, "return3") ? 3 : !strcmp(mode, "return0") ? 0 : 64;
+}

@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A rescue command for the collector tests: it reports the world it was
+ * started in, then behaves as told.
+ *
+ *   col_rescue REPORT [--sleeper] [--say TEXT] [--err TEXT] [--sleep] [--exit N]
+ *
+ * REPORT (written atomically: a temporary name, then rename) is one JSON
+ * object: argv, env (every variable), environ_entries (to spot a variable
+ * set twice), uid/euid/suid, gid/egid/sgid, groups, stdin (where fd 0
+ * points), fds (the open descriptors), cwd, session_leader,
+ * snapshot_readable and snapshot_keys (whether this user can open
+ * $FAULTGUARD_SNAPSHOT), and sleeper (the pid of a grandchild left
+ * sleeping in the command's session, with --sleeper).
+ *
+ * Then, in this order: --say prints TEXT on stdout, --err on stderr,
+ * --sleep waits forever, --exit N exits N (default 0).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultguard.h"
+
+extern char **environ;
+
+static json_object *env_object(int *entries)
+{
+	json_object *o = json_object_new_object();
+	char **e;
+
+	*entries = 0;
+	for (e = environ; *e; e++) {
+		(*entries)++;
+		const char *eq = strchr(*e, '=');
+		char name[256];
+
+		if (!eq || (size_t)(eq - *e) >= sizeof(name))
+			continue;
+		memcpy(name, *e, (size_t)(eq - *e));
+		name[eq - *e] = '\0';
+		json_object_object_add(o, name, json_object_new_string(eq + 1));
+	}
+	return o;
+}
+
+static json_object *fd_array(void)
+{
+	json_object *a = json_object_new_array();
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	if (!d)
+		return a;
+	while ((de = readdir(d))) {
+		int fd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = atoi(de->d_name);
+		/* The directory stream's own descriptor is ours, not inherited. */
+		if (fd == dirfd(d))
+			continue;
+		json_object_array_add(a, json_object_new_int(fd));
+	}
+	closedir(d);
+	return a;
+}
+
+static json_object *link_of(const char *path)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	return json_object_new_string(buf);
+}
+
+static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fds)
+{
+	json_object *o = json_object_new_object(), *a = json_object_new_array();
+	const char *snap_path = getenv("FAULTGUARD_SNAPSHOT");
+	struct fg_snapshot *snap = snap_path ? fg_snapshot_open(snap_path) : NULL;
+	uid_t ruid, euid, suid;
+	gid_t rgid, egid, sgid, groups[256];
+	char cwd[PATH_MAX];
+	int i, n;
+
+	for (i = 0; i < argc; i++)
+		json_object_array_add(a, json_object_new_string(argv[i]));
+	json_object_object_add(o, "argv", a);
+	json_object_object_add(o, "env", env_object(&n));
+	/* More entries than names: a variable set twice (the first one wins in getenv). */
+	json_object_object_add(o, "environ_entries", json_object_new_int(n));
+	getresuid(&ruid, &euid, &suid);
+	getresgid(&rgid, &egid, &sgid);
+	json_object_object_add(o, "uid", json_object_new_int64(ruid));
+	json_object_object_add(o, "euid", json_object_new_int64(euid));
+	json_object_object_add(o, "suid", json_object_new_int64(suid));
+	json_object_object_add(o, "gid", json_object_new_int64(rgid));
+	json_object_object_add(o, "egid", json_object_new_int64(egid));
+	json_object_object_add(o, "sgid", json_object_new_int64(sgid));
+	a = json_object_new_array();
+	n = getgroups(256, groups);
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, json_object_new_int64(groups[i]));
+	json_object_object_add(o, "groups", a);
+	json_object_object_add(o, "stdin", link_of("/proc/self/fd/0"));
+	json_object_object_add(o, "stdin_flags", json_object_new_int(fcntl(0, F_GETFL)));
+	json_object_object_add(o, "fds", fds);
+	json_object_object_add(o, "cwd", json_object_new_string(getcwd(cwd, sizeof(cwd)) ? cwd
+										      : ""));
+	json_object_object_add(o, "session_leader", json_object_new_boolean(getsid(0) == getpid()));
+	json_object_object_add(o, "snapshot_readable", json_object_new_boolean(snap != NULL));
+	json_object_object_add(o, "snapshot_keys",
+			       json_object_new_int64(snap ? (int64_t)fg_snapshot_count(snap) : -1));
+	if (sleeper > 0)
+		json_object_object_add(o, "sleeper", json_object_new_int(sleeper));
+	fg_snapshot_close(snap);
+	return o;
+}
+
+static int write_report(const char *path, json_object *o)
+{
+	char tmp[PATH_MAX];
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	FILE *f;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -1;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -1;
+	fputs(s, f);
+	fputc('\n', f);
+	if (fclose(f))
+		return -1;
+	/* The test polls for REPORT: it must appear whole. */
+	return rename(tmp, path);
+}
+
+int main(int argc, char **argv)
+{
+	int i, sleeper = 0, sleep_forever = 0, code = 0;
+	const char *out_text = NULL, *err_text = NULL;
+	/* First, before this program opens anything of its own. */
+	json_object *fds = fd_array(), *o;
+	pid_t sleeper_pid = 0;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: col_rescue REPORT [--sleeper] [--say TEXT] [--err TEXT] "
+				"[--sleep] [--exit N]\n");
+		return 64;
+	}
+	for (i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--sleeper"))
+			sleeper = 1;
+		else if (!strcmp(argv[i], "--sleep"))
+			sleep_forever = 1;
+		else if (!strcmp(argv[i], "--say") && i + 1 < argc)
+			out_text = argv[++i];
+		else if (!strcmp(argv[i], "--err") && i + 1 < argc)
+			err_text = argv[++i];
+		else if (!strcmp(argv[i], "--exit") && i + 1 < argc)
+			code = atoi(argv[++i]);
+		else
+			return 64;
+	}
+	if (sleeper) {
+		sleeper_pid = fork();
+		if (sleeper_pid == 0) {
+			for (;;)
+				pause();
+		}
+	}
+	o = report(argc, argv, sleeper_pid, fds);
+	if (write_report(argv[1], o)) {
+		fprintf(stderr, "col_rescue: cannot write %s: %s\n", argv[1], strerror(errno));
+		return 65;
+	}
+	json_object_put(o);
+	if (out_text) {
+		fputs(out_text, stdout);
+		fflush(stdout);
+	}
+	if (err_text) {
+		fputs(err_text, stderr);
+		fflush(stderr);
+	}
+	while (sleep_forever)
+		pause();
+	return code;
+}
