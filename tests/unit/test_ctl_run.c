@@ -1080,6 +1080,36 @@ TEST(run_refuses_snapshot_directory_others_can_write)
 	ASSERT_EQ(c.app_pid, 0, "the program did not run");
 }
 
+/* A state directory below one we may pass through but not read (a 0711 home, say). */
+TEST(run_state_dir_below_an_unreadable_directory)
+{
+	char locked[PATH_MAX + 16], state[PATH_MAX + 32], dir[2 * PATH_MAX], name[256];
+	bool drop = geteuid() == 0;
+	unsigned int uid = drop ? NOBODY : getuid();
+	struct ctl c;
+
+	ctl_init(&c);
+	fmt(locked, sizeof(locked), "%s/locked", c.dir);
+	fmt(state, sizeof(state), "%s/state", locked);
+	if (!ASSERT_OK(mkdir(locked, 0700), "mkdir"))
+		return;
+	if (drop && !ASSERT_OK(chown(locked, NOBODY, NOBODY), "chown to nobody"))
+		return;
+	/* Write and search, no read: even its owner cannot list it. */
+	if (!ASSERT_OK(chmod(locked, 0311), "chmod 0311"))
+		return;
+	c.as_nobody = drop;
+	c.mode = "exit3";
+	c.opts[0] = "--state-dir";
+	c.opts[1] = state;
+	if (!ctl_run(&c))
+		return;
+	ASSERT_TRUE(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 3, "exit status 3");
+	fmt(dir, sizeof(dir), "%s/snapshots/%u/app_crash", state, uid);
+	ASSERT_EQ(list_dir(dir, name, sizeof(name)), 1, "the snapshot is there");
+	chmod(locked, 0700);
+}
+
 TEST(run_state_dir_that_is_a_file)
 {
 	char file[PATH_MAX + 16];

@@ -71,19 +71,33 @@ int state_dir_absolute(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * Opens @name in @dirfd as a directory. A directory we may search but not
+ * read (mode 0711 homes, say) is still a way through: O_PATH needs no read
+ * permission and serves as the dirfd of the next step.
+ */
+static int open_dir(int dirfd, const char *name, int nofollow)
+{
+	int flags = O_DIRECTORY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
+	int fd = openat(dirfd, name, O_RDONLY | flags);
+
+	if (fd < 0 && errno == EACCES)
+		fd = openat(dirfd, name, O_PATH | flags);
+	return fd;
+}
+
 /* Opens @name in @dirfd as a directory, creating it with @mode if missing. */
 static int open_or_make(int dirfd, const char *name, mode_t mode, int nofollow)
 {
-	int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0);
 	int fd, made;
 
-	fd = openat(dirfd, name, flags);
+	fd = open_dir(dirfd, name, nofollow);
 	if (fd >= 0 || errno != ENOENT)
 		return fd >= 0 ? fd : -errno;
 	made = mkdirat(dirfd, name, mode) == 0;
 	if (!made && errno != EEXIST)
 		return -errno;
-	fd = openat(dirfd, name, flags);
+	fd = open_dir(dirfd, name, nofollow);
 	if (fd < 0)
 		return -errno;
 	/* The umask may have taken bits we want; it never adds any. */
@@ -101,7 +115,7 @@ static int open_state_dir(const char *path, mode_t mode)
 	if (path[0] != '/' || strlen(path) >= sizeof(copy))
 		return -EINVAL;
 	strcpy(copy, path);
-	dirfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0)
 		return -errno;
 	for (comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
