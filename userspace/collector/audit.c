@@ -14,7 +14,25 @@
 struct audit {
 	int fd;
 	int owned;
+	audit_observer_fn observer;
+	void *observer_arg;
 };
+
+/* The fd for @path ("-" is stdout, not ours to close); sets *owned. */
+static int open_log(const char *path, int *owned)
+{
+	int fd;
+
+	if (!strcmp(path, "-")) {
+		*owned = 0;
+		return STDOUT_FILENO;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (fd < 0)
+		return -errno;
+	*owned = 1;
+	return fd;
+}
 
 int audit_open(struct audit **out, const char *path)
 {
@@ -22,20 +40,34 @@ int audit_open(struct audit **out, const char *path)
 
 	if (!a)
 		return -ENOMEM;
-	if (!strcmp(path, "-")) {
-		a->fd = STDOUT_FILENO;
-	} else {
-		a->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
-		if (a->fd < 0) {
-			int err = -errno;
+	a->fd = open_log(path, &a->owned);
+	if (a->fd < 0) {
+		int err = a->fd;
 
-			free(a);
-			return err;
-		}
-		a->owned = 1;
+		free(a);
+		return err;
 	}
 	*out = a;
 	return 0;
+}
+
+int audit_reopen(struct audit *a, const char *path)
+{
+	int owned = 0, fd = open_log(path, &owned);
+
+	if (fd < 0)
+		return fd;
+	if (a->owned)
+		close(a->fd);
+	a->fd = fd;
+	a->owned = owned;
+	return 0;
+}
+
+void audit_set_observer(struct audit *a, audit_observer_fn fn, void *arg)
+{
+	a->observer = fn;
+	a->observer_arg = arg;
 }
 
 void audit_close(struct audit *a)
@@ -81,6 +113,8 @@ int audit_emit(struct audit *a, json_object *rec)
 		err = -errno;
 	else if ((size_t)w != len + 1)
 		err = -EIO;
+	if (a->observer)
+		a->observer(rec, line, len, a->observer_arg);
 	free(line);
 	json_object_put(rec);
 	return err;

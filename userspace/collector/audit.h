@@ -16,6 +16,20 @@ struct audit;
 int audit_open(struct audit **out, const char *path);
 void audit_close(struct audit *a); /* accepts NULL */
 
+/*
+ * Opens @path again (or a new path): after logrotate moved the file away,
+ * or a reload named another. On failure the old file stays in use.
+ */
+int audit_reopen(struct audit *a, const char *path);
+
+/*
+ * Called with every record as it is emitted (also when writing the log
+ * failed), with its JSON text (@len bytes, no newline): metrics and syslog
+ * see what the log says. NULL @fn removes the observer.
+ */
+typedef void (*audit_observer_fn)(json_object *rec, const char *line, size_t len, void *arg);
+void audit_set_observer(struct audit *a, audit_observer_fn fn, void *arg);
+
 /* A new record with ts and event set; add fields, then audit_emit(). */
 json_object *audit_record(const char *event);
 /* Writes @rec as one line and releases it. */

@@ -7,6 +7,7 @@
  *   store.c     the state directory and snapshot files
  *   rescue.c    running rescue commands as the app's user
  *   monitor.c   the BPF programs;  audit.c  the audit log;  loop.c  epoll
+ *   ops.c       operations: rate limits, retention, autosave, metrics, syslog, reload
  */
 #ifndef FG_COLLECTOR_H
 #define FG_COLLECTOR_H
@@ -25,6 +26,7 @@ struct fg_snapshot;
 #define HANGUP_GRACE_MS 1000 /* wait this long for an exit or exec event after a hang-up */
 
 struct conn;
+struct ops;
 struct rescue_queue;
 
 struct identity {
@@ -82,6 +84,7 @@ struct collector {
 	struct watch monitor_w;
 	struct rescue_queue *rescues;
 	struct collector_stats stats;
+	struct ops *ops;
 	int stopping; /* shutting down: waiting for running rescues */
 };
 
@@ -120,6 +123,12 @@ const struct identity *server_peer(const struct conn *conn);
 
 /* store.c */
 int store_open(struct collector *c, const char **why);
+/*
+ * Opens STATE_DIR/@top/<uid>/<app>/ for @r's user (created as needed, the
+ * <uid> and <app> levels owned by the user, mode 0700, never through a
+ * symlink). Returns an O_CLOEXEC directory fd or -errno.
+ */
+int store_open_app_dir(struct collector *c, const char *top, const struct reg *r);
 /* Writes @snap to snapshots/<uid>/<app>/<id>.fgsnap; the path into @path. */
 int store_write_snapshot(struct collector *c, const struct reg *r, const char *id,
 			 const struct fg_snapshot *snap, char *path, size_t path_len);
@@ -146,6 +155,8 @@ struct rescue_request {
 /* Runs (or queues) the rescue; takes ownership of @req. */
 void rescue_start(struct collector *c, struct rescue_request *req);
 unsigned int rescue_running(const struct collector *c);
+/* 1 when a running or queued rescue will read the snapshot at @path (retention spares it). */
+int rescue_holds(const struct collector *c, const char *path);
 
 /* procinfo.c */
 int procinfo_read(pid_t pid, struct identity *id);

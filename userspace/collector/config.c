@@ -9,8 +9,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <syslog.h>
 
 #include "collector/config.h"
+
+#define MAX_KEYS 64
 
 void config_defaults(struct config *c)
 {
@@ -25,6 +29,14 @@ void config_defaults(struct config *c)
 	c->max_dict_bytes = 4ull << 30;
 	c->max_regs_per_uid = 4096;
 	c->max_conns_per_uid = 4096;
+	c->rate_limit_burst = 5;
+	c->rate_limit_interval_s = 10 * 60;
+	c->retention_max_bytes = 1ull << 30;
+	c->retention_min_free_pct = 10;
+	c->retention_max_age_s = 14 * 86400;
+	strcpy(c->syslog_socket, CONFIG_DEFAULT_SYSLOG_SOCKET);
+	c->syslog_facility = LOG_DAEMON;
+	c->metrics_interval_s = 15;
 }
 
 static char *trim(char *s)
@@ -66,6 +78,7 @@ static int parse_size(const char *v, unsigned long long *out)
 	case 'K': case 'k': mul = 1ull << 10; buf[len - 1] = '\0'; break;
 	case 'M': case 'm': mul = 1ull << 20; buf[len - 1] = '\0'; break;
 	case 'G': case 'g': mul = 1ull << 30; buf[len - 1] = '\0'; break;
+	case 'T': case 't': mul = 1ull << 40; buf[len - 1] = '\0'; break;
 	}
 	errno = 0;
 	if (buf[0] == '-' || !buf[0])
@@ -75,6 +88,69 @@ static int parse_size(const char *v, unsigned long long *out)
 		return -EINVAL;
 	*out = n * mul;
 	return 0;
+}
+
+/* A duration in seconds with an optional s/m/h/d suffix: 90, 90s, 10m, 2h, 14d. */
+static int parse_duration(const char *v, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long n, mul = 1;
+	char buf[64], *end;
+	size_t len = strlen(v);
+
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, v);
+	switch (buf[len - 1]) {
+	case 's': mul = 1; buf[len - 1] = '\0'; break;
+	case 'm': mul = 60; buf[len - 1] = '\0'; break;
+	case 'h': mul = 3600; buf[len - 1] = '\0'; break;
+	case 'd': mul = 86400; buf[len - 1] = '\0'; break;
+	}
+	errno = 0;
+	if (buf[0] < '0' || buf[0] > '9')
+		return -EINVAL;
+	n = strtoull(buf, &end, 10);
+	if (errno || *end || n > max / mul)
+		return -EINVAL;
+	*out = n * mul;
+	return 0;
+}
+
+static int parse_bool(const char *v, int *out)
+{
+	static const char *const yes[] = { "yes", "on", "true", "1" };
+	static const char *const no[] = { "no", "off", "false", "0" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (!strcasecmp(v, yes[i]) || !strcasecmp(v, no[i])) {
+			*out = !strcasecmp(v, yes[i]);
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+static int parse_facility(const char *v, int *out)
+{
+	static const struct {
+		const char *name;
+		int value;
+	} names[] = {
+		{ "daemon", LOG_DAEMON }, { "user", LOG_USER },	    { "auth", LOG_AUTH },
+		{ "authpriv", LOG_AUTHPRIV }, { "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
+		{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 }, { "local4", LOG_LOCAL4 },
+		{ "local5", LOG_LOCAL5 }, { "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!strcmp(v, names[i].name)) {
+			*out = names[i].value;
+			return 0;
+		}
+	}
+	return -EINVAL;
 }
 
 static int set_string(char *dst, size_t cap, const char *v, int absolute)
@@ -137,16 +213,89 @@ static const char *apply(struct config *c, const char *key, const char *v)
 		if (parse_uint(v, 1u << 20, &n) || n == 0)
 			return "must be a number from 1 to 1048576";
 		c->max_conns_per_uid = (unsigned int)n;
+	} else if (!strcmp(key, "rate_limit_burst")) {
+		if (parse_uint(v, 1u << 20, &n))
+			return "must be a number of rescues from 0 (no limit) to 1048576";
+		c->rate_limit_burst = (unsigned int)n;
+	} else if (!strcmp(key, "rate_limit_interval")) {
+		if (parse_duration(v, 7 * 86400, &n) || n == 0)
+			return "must be a duration from 1s to 7d, such as 600, 10m or 1h";
+		c->rate_limit_interval_s = (unsigned int)n;
+	} else if (!strcmp(key, "retention_max_bytes")) {
+		if (parse_size(v, &n))
+			return "must be a size such as 1G or 500M (0 = no limit)";
+		c->retention_max_bytes = n;
+	} else if (!strcmp(key, "retention_min_free")) {
+		char buf[16];
+		size_t len = strlen(v);
+
+		if (len == 0 || len >= sizeof(buf))
+			return "must be a percentage from 0 to 99, such as 10%";
+		strcpy(buf, v);
+		if (buf[len - 1] == '%')
+			buf[len - 1] = '\0';
+		if (parse_uint(buf, 99, &n))
+			return "must be a percentage from 0 to 99, such as 10%";
+		c->retention_min_free_pct = (unsigned int)n;
+	} else if (!strcmp(key, "retention_max_age")) {
+		if (parse_duration(v, 100ull * 365 * 86400, &n))
+			return "must be a duration such as 14d or 12h (0 = keep forever)";
+		c->retention_max_age_s = n;
+	} else if (!strcmp(key, "autosave_interval")) {
+		if (parse_duration(v, 86400, &n))
+			return "must be a duration from 1s to 1d, such as 30s (0 = no autosave)";
+		c->autosave_interval_s = (unsigned int)n;
+	} else if (!strcmp(key, "syslog")) {
+		if (parse_bool(v, &c->syslog))
+			return "must be yes or no";
+	} else if (!strcmp(key, "syslog_socket")) {
+		return set_string(c->syslog_socket, sizeof(c->syslog_socket), v, 1)
+			       ? "must be an absolute path shorter than 108 bytes" : NULL;
+	} else if (!strcmp(key, "syslog_facility")) {
+		if (parse_facility(v, &c->syslog_facility))
+			return "must be daemon, user, auth, authpriv or local0 to local7";
+	} else if (!strcmp(key, "metrics_textfile")) {
+		size_t len = strlen(v);
+
+		/* node_exporter's textfile collector reads only *.prom files. */
+		if (set_string(c->metrics_textfile, sizeof(c->metrics_textfile) - 16, v, 1) ||
+		    len < 6 || strcmp(v + len - 5, ".prom"))
+			return "must be an absolute path ending in .prom";
+	} else if (!strcmp(key, "metrics_interval")) {
+		if (parse_duration(v, 86400, &n) || n == 0)
+			return "must be a duration from 1s to 1d, such as 15s";
+		c->metrics_interval_s = (unsigned int)n;
 	} else {
 		return "is not a known setting";
 	}
 	return NULL;
 }
 
+struct seen {
+	char key[64];
+	int line;
+};
+
+/* A setting given twice is an error: one of the two lines is not what the operator thinks. */
+static int seen_before(struct seen *seen, int *nseen, const char *key, int lineno)
+{
+	int i;
+
+	for (i = 0; i < *nseen; i++)
+		if (!strcmp(seen[i].key, key))
+			return seen[i].line;
+	if (*nseen < MAX_KEYS && strlen(key) < sizeof(seen[0].key)) {
+		strcpy(seen[*nseen].key, key);
+		seen[(*nseen)++].line = lineno;
+	}
+	return 0;
+}
+
 int config_load(struct config *c, const char *path, FILE *err)
 {
 	char line[8192];
-	int lineno = 0, errors = 0;
+	int lineno = 0, errors = 0, nseen = 0, first;
+	struct seen seen[MAX_KEYS];
 	FILE *f = fopen(path, "re");
 
 	if (!f)
@@ -176,6 +325,13 @@ int config_load(struct config *c, const char *path, FILE *err)
 		*eq = '\0';
 		key = trim(s);
 		val = trim(eq + 1);
+		first = seen_before(seen, &nseen, key, lineno);
+		if (first) {
+			fprintf(err, "%s:%d: %s is already set on line %d\n", path, lineno, key,
+				first);
+			errors++;
+			continue;
+		}
 		why = apply(c, key, val);
 		if (why) {
 			fprintf(err, "%s:%d: %s %s\n", path, lineno, key, why);
@@ -184,4 +340,49 @@ int config_load(struct config *c, const char *path, FILE *err)
 	}
 	fclose(f);
 	return errors;
+}
+
+static int set_path(char *dst, size_t cap, const char *v, const char *what, FILE *err)
+{
+	if (strlen(v) >= cap || !*v) {
+		fprintf(err, "faultguardd: the %s path is too long or empty\n", what);
+		return 2;
+	}
+	strcpy(dst, v);
+	return 0;
+}
+
+int config_build(struct config *c, const struct config_flags *f, FILE *err)
+{
+	int n;
+
+	config_defaults(c);
+	if (f->config) {
+		snprintf(c->config_path, sizeof(c->config_path), "%s", f->config);
+		c->config_explicit = 1;
+	}
+	n = config_load(c, c->config_path, err);
+	if (n == -ENOENT && !c->config_explicit) {
+		n = 0; /* absent = defaults */
+	} else if (n < 0) {
+		fprintf(err, "faultguardd: cannot read %s: %s\n", c->config_path, strerror(-n));
+		return 1;
+	} else if (n > 0) {
+		fprintf(err, "faultguardd: %s has %d error%s\n", c->config_path, n,
+			n == 1 ? "" : "s");
+		return 1;
+	}
+	if ((f->socket &&
+	     set_path(c->socket_path, sizeof(c->socket_path), f->socket, "socket", err)) ||
+	    (f->state_dir &&
+	     set_path(c->state_dir, sizeof(c->state_dir), f->state_dir, "state directory", err)) ||
+	    (f->audit_log &&
+	     set_path(c->audit_log, sizeof(c->audit_log), f->audit_log, "audit log", err)))
+		return 2;
+	if (f->rescue_timeout > 0)
+		c->rescue_timeout_s = (unsigned int)f->rescue_timeout;
+	c->verbose = (unsigned int)f->verbose;
+	if (!c->audit_log[0])
+		snprintf(c->audit_log, sizeof(c->audit_log), "%.4000s/audit.jsonl", c->state_dir);
+	return 0;
 }

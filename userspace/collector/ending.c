@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/ops.h"
 #include "common/cause.h"
 #include "common/crash_id.h"
 #include "common/timefmt.h"
@@ -40,6 +41,7 @@ static void unregister(struct collector *c, struct reg *r, const char *reason, i
 	if (exit_code > 0)
 		json_object_object_add(rec, "exit_code", json_object_new_int(exit_code));
 	audit_emit(c->audit, rec);
+	ops_registration_ended(c, r);
 	registry_remove(c, r);
 }
 
@@ -190,8 +192,12 @@ static void crash(struct collector *c, struct reg *r, const struct fg_event *e)
 		err = store_write_snapshot(c, r, id, snap, path, sizeof(path));
 	}
 	audit_snapshot(c, r, id, path, snap, st.discarded, mono_ms() - t0, err);
-	if (!err)
+	if (!err) {
 		c->stats.snapshot_bytes_total += snap->bytes;
+		/* The snapshot supersedes the autosave; without it the autosave is all we have. */
+		ops_registration_ended(c, r);
+		ops_snapshot_written(c);
+	}
 	fg_snapshot_close(snap);
 
 	req = calloc(1, sizeof(*req));

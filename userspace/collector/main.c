@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/ops.h"
 
 #define TICK_MS 200
 
@@ -28,9 +29,8 @@ static void usage(FILE *f)
 }
 
 struct flags {
-	const char *socket, *state_dir, *audit_log, *config;
-	long rescue_timeout;
-	int verbose, check_config;
+	struct config_flags cfg;
+	int check_config;
 };
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -51,19 +51,20 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	int o;
 
 	memset(f, 0, sizeof(*f));
-	f->rescue_timeout = -1;
+	f->cfg.rescue_timeout = -1;
 	while ((o = getopt_long(argc, argv, "s:d:a:c:t:vh", opts, NULL)) != -1) {
 		switch (o) {
-		case 's': f->socket = optarg; break;
-		case 'd': f->state_dir = optarg; break;
-		case 'a': f->audit_log = optarg; break;
-		case 'c': f->config = optarg; break;
-		case 'v': f->verbose++; break;
+		case 's': f->cfg.socket = optarg; break;
+		case 'd': f->cfg.state_dir = optarg; break;
+		case 'a': f->cfg.audit_log = optarg; break;
+		case 'c': f->cfg.config = optarg; break;
+		case 'v': f->cfg.verbose++; break;
 		case 'C': f->check_config = 1; break;
 		case 't':
 			errno = 0;
-			f->rescue_timeout = strtol(optarg, &end, 10);
-			if (errno || *end || f->rescue_timeout < 1 || f->rescue_timeout > 86400) {
+			f->cfg.rescue_timeout = strtol(optarg, &end, 10);
+			if (errno || *end || f->cfg.rescue_timeout < 1 ||
+			    f->cfg.rescue_timeout > 86400) {
 				fprintf(stderr, "faultguardd: --rescue-timeout must be a number of "
 						"seconds from 1 to 86400\n");
 				return 2;
@@ -81,49 +82,15 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 	return 0;
 }
 
-static int set_path(char *dst, size_t cap, const char *v, const char *what)
+/* --check-config: every error was printed by config_build; say what was checked. */
+static int check_config(const struct config *cfg, int rc)
 {
-	if (strlen(v) >= cap || !*v) {
-		fprintf(stderr, "faultguardd: the %s path is too long or empty\n", what);
-		return 2;
-	}
-	strcpy(dst, v);
-	return 0;
-}
-
-/* Defaults, then the config file, then flags. */
-static int settings(struct config *cfg, const struct flags *f)
-{
-	int n;
-
-	config_defaults(cfg);
-	if (f->config) {
-		snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", f->config);
-		cfg->config_explicit = 1;
-	}
-	n = config_load(cfg, cfg->config_path, stderr);
-	if (n == -ENOENT && !cfg->config_explicit) {
-		n = 0; /* absent = defaults */
-	} else if (n < 0) {
-		fprintf(stderr, "faultguardd: cannot read %s: %s\n", cfg->config_path, strerror(-n));
-		return 1;
-	} else if (n > 0) {
-		fprintf(stderr, "faultguardd: %s has %d error%s\n", cfg->config_path, n,
-			n == 1 ? "" : "s");
-		return 1;
-	}
-	if ((f->socket && set_path(cfg->socket_path, sizeof(cfg->socket_path), f->socket, "socket")) ||
-	    (f->state_dir &&
-	     set_path(cfg->state_dir, sizeof(cfg->state_dir), f->state_dir, "state directory")) ||
-	    (f->audit_log &&
-	     set_path(cfg->audit_log, sizeof(cfg->audit_log), f->audit_log, "audit log")))
-		return 2;
-	if (f->rescue_timeout > 0)
-		cfg->rescue_timeout_s = (unsigned int)f->rescue_timeout;
-	cfg->verbose = (unsigned int)f->verbose;
-	if (!cfg->audit_log[0])
-		snprintf(cfg->audit_log, sizeof(cfg->audit_log), "%.4000s/audit.jsonl",
-			 cfg->state_dir);
+	if (rc)
+		return rc;
+	if (!cfg->config_explicit && access(cfg->config_path, F_OK) < 0)
+		printf("%s: absent, the defaults apply\n", cfg->config_path);
+	else
+		printf("%s: ok\n", cfg->config_path);
 	return 0;
 }
 
@@ -147,6 +114,8 @@ static void on_signal(struct watch *w, uint32_t events)
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_shutdown(c);
+		else if (si.ssi_signo == SIGHUP && !c->stopping)
+			ops_reload(c);
 	}
 }
 
@@ -177,6 +146,7 @@ static void on_tick(struct watch *w, uint32_t events)
 		server_tick(c);
 	ending_tick(c);
 	report_lost(c);
+	ops_tick(c);
 }
 
 static void on_monitor(struct watch *w, uint32_t events)
@@ -258,12 +228,9 @@ int main(int argc, char **argv)
 	rc = parse_flags(argc, argv, &f);
 	if (rc)
 		return rc;
-	rc = settings(&c.cfg, &f);
-	if (rc || f.check_config) {
-		if (!rc)
-			printf("%s: ok\n", c.cfg.config_path);
-		return rc;
-	}
+	rc = config_build(&c.cfg, &f.cfg, stderr);
+	if (rc || f.check_config)
+		return f.check_config ? check_config(&c.cfg, rc) : rc;
 	if (geteuid() != 0)
 		return fail("faultguardd needs root (CAP_BPF, CAP_PERFMON, CAP_SETUID, CAP_SETGID "
 			    "and CAP_SYS_ADMIN) to watch processes and run rescues as their users", 0);
@@ -281,6 +248,10 @@ int main(int argc, char **argv)
 	if ((err = audit_open(&c.audit, c.cfg.audit_log))) {
 		fprintf(stderr, "faultguardd: cannot open the audit log %s: %s\n", c.cfg.audit_log,
 			strerror(-err));
+		goto cleanup;
+	}
+	if ((err = ops_init(&c, &f.cfg, &why))) {
+		fail(why, err);
 		goto cleanup;
 	}
 	if ((err = monitor_open(&c.mon, ending_on_event, &c, c.cfg.verbose > 1, &why))) {
@@ -312,6 +283,7 @@ int main(int argc, char **argv)
 			(unsigned long long)monitor_lost(c.mon));
 
 cleanup:
+	ops_free(&c);
 	server_close(&c);
 	registry_free(&c);
 	rescue_free(&c);

@@ -5,6 +5,7 @@
  *   "status"   live registrations
  *   "list"     crashes recorded in the audit log
  *   "show ID"  every audit record of one crash
+ *   "metrics"  the Prometheus text (aggregates only: no app names, no uids)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "auditlog/auditlog.h"
 #include "collector/collector.h"
+#include "collector/metrics.h"
 #include "collector/query.h"
 #include "common/proto.h"
 #include "common/timefmt.h"
@@ -98,6 +100,29 @@ static void answer_show(struct collector *c, struct conn *cn, const char *id)
 	json_object_put(recs);
 }
 
+/* The text in packets cut at line ends, each within PROTO_TEXT_MAX. */
+static void answer_metrics(struct collector *c, struct conn *cn)
+{
+	uint8_t buf[PROTO_MAX_MSG];
+	char *text = metrics_render(c), *p, *end;
+	int len;
+
+	for (p = text; p && *p; p = end) {
+		end = p + strlen(p);
+		if ((size_t)(end - p) > PROTO_TEXT_MAX) {
+			end = p + PROTO_TEXT_MAX;
+			while (end > p && end[-1] != '\n')
+				end--;
+			if (end == p)
+				end = p + PROTO_TEXT_MAX;
+		}
+		len = proto_encode_text(buf, sizeof(buf), PROTO_TEXT, p, (size_t)(end - p));
+		if (len > 0)
+			server_send(cn, buf, (size_t)len);
+	}
+	free(text);
+}
+
 void query_answer(struct collector *c, struct conn *cn, const char *what)
 {
 	int known = 1;
@@ -108,6 +133,8 @@ void query_answer(struct collector *c, struct conn *cn, const char *what)
 		answer_list(c, cn);
 	else if (what && !strncmp(what, "show ", 5))
 		answer_show(c, cn, what + 5);
+	else if (what && !strcmp(what, "metrics"))
+		answer_metrics(c, cn);
 	else
 		known = 0;
 	if (known) {

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/ops.h"
 
 #define OUTPUT_MAX 4096
 #define ENV_MAX 24
@@ -430,12 +431,35 @@ void rescue_start(struct collector *c, struct rescue_request *req)
 		request_free(req);
 		return;
 	}
+	/* A crash loop: the snapshot is kept, the command does not run again. */
+	if (!ops_rescue_allowed(c, req->uid, req->app)) {
+		audit_rescue(c, req, "rate_limited", -1, -1, -1, -1, NULL, 0);
+		request_free(req);
+		return;
+	}
 	if (enqueue(c->rescues, req)) {
 		audit_rescue(c, req, "spawn_error", -1, -1, -1, -1, "out of memory", 13);
 		request_free(req);
 		return;
 	}
 	pump_queue(c);
+}
+
+int rescue_holds(const struct collector *c, const char *path)
+{
+	const struct rescue_queue *q = c->rescues;
+	const struct rescue *r;
+	size_t i;
+
+	if (!q)
+		return 0;
+	for (r = q->running; r; r = r->next)
+		if (!strcmp(r->req->snapshot, path))
+			return 1;
+	for (i = 0; i < q->count; i++)
+		if (!strcmp(q->pending[(q->head + i) % q->cap]->snapshot, path))
+			return 1;
+	return 0;
 }
 
 void rescue_free(struct collector *c)

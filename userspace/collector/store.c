@@ -88,23 +88,33 @@ int store_open(struct collector *c, const char **why)
 	return 0;
 }
 
-int store_write_snapshot(struct collector *c, const struct reg *r, const char *id,
-			 const struct fg_snapshot *snap, char *path, size_t path_len)
+int store_open_app_dir(struct collector *c, const char *top, const struct reg *r)
 {
-	char uid_name[16], file[128];
-	int snaps, ufd, afd, err;
+	char uid_name[16];
+	int tfd, ufd, afd;
 
 	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)r->id.uid);
-	snprintf(file, sizeof(file), "%s.fgsnap", id);
-	snaps = openat(c->state_dirfd, "snapshots", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (snaps < 0)
-		return -errno;
-	ufd = open_owned_dir(snaps, uid_name, r->id.uid, r->id.gid, 0700);
-	close(snaps);
+	tfd = open_owned_dir(c->state_dirfd, top, 0, 0, 0755);
+	if (tfd < 0)
+		return tfd;
+	ufd = open_owned_dir(tfd, uid_name, r->id.uid, r->id.gid, 0700);
+	close(tfd);
 	if (ufd < 0)
 		return ufd;
 	afd = open_owned_dir(ufd, r->app, r->id.uid, r->id.gid, 0700);
 	close(ufd);
+	return afd;
+}
+
+int store_write_snapshot(struct collector *c, const struct reg *r, const char *id,
+			 const struct fg_snapshot *snap, char *path, size_t path_len)
+{
+	char uid_name[16], file[128];
+	int afd, err;
+
+	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)r->id.uid);
+	snprintf(file, sizeof(file), "%s.fgsnap", id);
+	afd = store_open_app_dir(c, "snapshots", r);
 	if (afd < 0)
 		return afd;
 	err = snapshot_write_at(afd, file, snap, r->id.uid, r->id.gid);

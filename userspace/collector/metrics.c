@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "collector/autosave.h"
+#include "collector/collector.h"
+#include "collector/metrics.h"
+#include "collector/ops.h"
+#include "collector/retention.h"
+#include "collector/syslog.h"
+#include "common/timefmt.h"
+
+/* Every label value is listed up front so that each series exists from the start at 0. */
+static const char *const causes[] = {
+	"segfault", "bus_error", "abort",      "illegal_instruction", "fp_exception", "trap",
+	"oom_killed", "killed", "terminated", "signal",		     "exit_error",   "other",
+};
+static const char *const statuses[] = {
+	"ok", "failed", "timeout", "spawn_error", "none", "rate_limited", "other",
+};
+static const char *const expire_reasons[] = { "age", "bytes", "free_space", "other" };
+static const char *const reload_results[] = { "ok", "failed", "other" };
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Rescue latency (death to command start) buckets, in seconds. */
+static const double latency_le[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+				     1,     2.5,  5,     10,   30,  60 };
+
+struct metrics {
+	uint64_t crashes[N(causes)];
+	uint64_t rescues[N(statuses)];
+	uint64_t expired[N(expire_reasons)];
+	uint64_t expired_bytes;
+	uint64_t reloads[N(reload_results)];
+	uint64_t registrations_total;
+	uint64_t rejects_total;
+	uint64_t snapshots_total;
+	uint64_t snapshot_errors_total;
+	uint64_t snapshot_written_bytes;
+	uint64_t latency_buckets[N(latency_le)];
+	uint64_t latency_count;
+	double latency_sum;
+	int64_t start_ms;
+};
+
+int metrics_new(struct metrics **out)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	(*out)->start_ms = time_now_ms();
+	return 0;
+}
+
+void metrics_free(struct metrics *m)
+{
+	free(m);
+}
+
+/* The index of @v in @names; the last name ("other") for anything unlisted. */
+static size_t label_index(const char *const *names, size_t n, const char *v)
+{
+	size_t i;
+
+	for (i = 0; v && i < n - 1; i++)
+		if (!strcmp(names[i], v))
+			return i;
+	return n - 1;
+}
+
+static const char *get_str(json_object *rec, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(rec, key, &v) || !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static int get_int(json_object *rec, const char *key, int64_t *out)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(rec, key, &v) || !json_object_is_type(v, json_type_int))
+		return -ENOENT;
+	*out = json_object_get_int64(v);
+	return 0;
+}
+
+static void observe_latency(struct metrics *m, int64_t ms)
+{
+	double s = (double)ms / 1000.0;
+	size_t i;
+
+	for (i = 0; i < N(latency_le); i++)
+		if (s <= latency_le[i])
+			m->latency_buckets[i]++;
+	m->latency_count++;
+	m->latency_sum += s;
+}
+
+void metrics_observe(struct metrics *m, json_object *rec)
+{
+	const char *event = get_str(rec, "event");
+	int64_t v;
+
+	if (!m || !event)
+		return;
+	if (!strcmp(event, "crash")) {
+		m->crashes[label_index(causes, N(causes), get_str(rec, "cause"))]++;
+	} else if (!strcmp(event, "rescue")) {
+		size_t st = label_index(statuses, N(statuses), get_str(rec, "status"));
+
+		m->rescues[st]++;
+		/* ok, failed, timeout: only a command that started has a latency. */
+		if (st <= 2 && !get_int(rec, "latency_ms", &v))
+			observe_latency(m, v);
+	} else if (!strcmp(event, "register")) {
+		m->registrations_total++;
+	} else if (!strcmp(event, "reject")) {
+		m->rejects_total++;
+	} else if (!strcmp(event, "snapshot")) {
+		if (json_object_object_get_ex(rec, "error", NULL)) {
+			m->snapshot_errors_total++;
+		} else {
+			m->snapshots_total++;
+			if (!get_int(rec, "bytes", &v) && v > 0)
+				m->snapshot_written_bytes += (uint64_t)v;
+		}
+	} else if (!strcmp(event, "expire")) {
+		m->expired[label_index(expire_reasons, N(expire_reasons),
+				       get_str(rec, "reason"))]++;
+		if (!get_int(rec, "bytes", &v) && v > 0)
+			m->expired_bytes += (uint64_t)v;
+	} else if (!strcmp(event, "reload")) {
+		m->reloads[label_index(reload_results, N(reload_results),
+				       get_str(rec, "status"))]++;
+	}
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void one(FILE *f, const char *name, const char *type, const char *help, uint64_t v)
+{
+	family(f, name, type, help);
+	fprintf(f, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void labelled(FILE *f, const char *name, const char *help, const char *label,
+		     const char *const *names, size_t n, const uint64_t *v)
+{
+	size_t i;
+
+	family(f, name, "counter", help);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s{%s=\"%s\"} %llu\n", name, label, names[i], (unsigned long long)v[i]);
+}
+
+static void latency(FILE *f, const struct metrics *m)
+{
+	const char *name = "faultguard_rescue_latency_seconds";
+	size_t i;
+
+	family(f, name, "histogram", "Time from a process's death to its rescue command's start.");
+	for (i = 0; i < N(latency_le); i++)
+		fprintf(f, "%s_bucket{le=\"%g\"} %llu\n", name, latency_le[i],
+			(unsigned long long)m->latency_buckets[i]);
+	fprintf(f, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long)m->latency_count);
+	fprintf(f, "%s_sum %.6f\n", name, m->latency_sum);
+	fprintf(f, "%s_count %llu\n", name, (unsigned long long)m->latency_count);
+}
+
+char *metrics_render(struct collector *c)
+{
+	const struct metrics *m = c->ops->metrics;
+	uint64_t autosaves = 0, autosave_errors = 0;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	if (!f)
+		return NULL;
+	autosave_counts(c, &autosaves, &autosave_errors);
+	family(f, "faultguard_build_info", "gauge", "The collector's version, as a label.");
+	fprintf(f, "faultguard_build_info{version=\"%s\"} 1\n", FG_VERSION);
+	family(f, "faultguard_start_time_seconds", "gauge",
+	       "When the collector started, in seconds since the epoch.");
+	fprintf(f, "faultguard_start_time_seconds %.3f\n", (double)m->start_ms / 1000.0);
+	one(f, "faultguard_registrations", "gauge",
+	    "Live registrations: processes whose dictionary the collector holds.", c->nregs);
+	one(f, "faultguard_connections", "gauge", "Open client connections.", c->nconns);
+	one(f, "faultguard_registrations_total", "counter", "Registrations accepted.",
+	    m->registrations_total);
+	one(f, "faultguard_rejects_total", "counter",
+	    "Clients refused (see the audit log's reasons).", m->rejects_total);
+	labelled(f, "faultguard_crashes_total", "Crashes of registered processes, by cause.",
+		 "cause", causes, N(causes), m->crashes);
+	labelled(f, "faultguard_rescues_total", "Rescue outcomes, by status.", "status", statuses,
+		 N(statuses), m->rescues);
+	one(f, "faultguard_rescues_running", "gauge", "Rescue commands running now.",
+	    rescue_running(c));
+	latency(f, m);
+	one(f, "faultguard_snapshots_total", "counter", "Crash snapshots written.",
+	    m->snapshots_total);
+	one(f, "faultguard_snapshot_errors_total", "counter",
+	    "Crash snapshots that could not be written.", m->snapshot_errors_total);
+	one(f, "faultguard_snapshot_written_bytes_total", "counter",
+	    "Value bytes in the crash snapshots written.", m->snapshot_written_bytes);
+	one(f, "faultguard_snapshot_bytes", "gauge",
+	    "Bytes of snapshot files on disk, as of the last retention pass.", retention_bytes(c));
+	one(f, "faultguard_snapshot_files", "gauge",
+	    "Snapshot files on disk, as of the last retention pass.", retention_files(c));
+	labelled(f, "faultguard_snapshots_expired_total",
+		 "Snapshots deleted by retention, by reason.", "reason", expire_reasons,
+		 N(expire_reasons), m->expired);
+	one(f, "faultguard_snapshots_expired_bytes_total", "counter",
+	    "Bytes of snapshot files deleted by retention.", m->expired_bytes);
+	one(f, "faultguard_autosaves_total", "counter", "Autosave checkpoints written.", autosaves);
+	one(f, "faultguard_autosave_errors_total", "counter",
+	    "Autosave checkpoints that could not be written.", autosave_errors);
+	labelled(f, "faultguard_config_reloads_total", "Config reloads (SIGHUP), by result.",
+		 "result", reload_results, N(reload_results), m->reloads);
+	one(f, "faultguard_syslog_dropped_total", "counter",
+	    "Audit records that could not be sent to syslog.", syslog_sink_dropped(c->ops->syslog));
+	one(f, "faultguard_bpf_lost_events_total", "counter",
+	    "Exit records the kernel dropped because the BPF ring buffer was full.",
+	    c->mon ? monitor_lost(c->mon) : 0);
+	if (fclose(f)) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int metrics_write_textfile(struct collector *c, const char *path)
+{
+	char tmp[4096 + 32], *text = metrics_render(c);
+	size_t len, off = 0;
+	int fd, err = 0;
+
+	if (!text)
+		return -ENOMEM;
+	len = strlen(text);
+	/* Not *.prom: node_exporter must never read the half-written file. */
+	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		free(text);
+		return -errno;
+	}
+	while (off < len && !err) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	free(text);
+	/* node_exporter runs as its own user: readable by all, whatever our umask. */
+	if (fchmod(fd, 0644) < 0 && !err)
+		err = -errno;
+	if (close(fd) < 0 && !err)
+		err = -errno;
+	/* Readers that race the rename see the old file or the new one, whole. */
+	if (!err && rename(tmp, path) < 0)
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	return err;
+}
