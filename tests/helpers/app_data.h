@@ -130,8 +130,9 @@ static inline int app_snapshot_diff(const struct fg_snapshot *s, const char *mod
 			return 1;
 		}
 		if (len != x.e[i].len || memcmp(val, x.e[i].val, len)) {
-			snprintf(why, why_len, "'%s' holds %zu bytes that differ from the %zu written",
-				 key, len, x.e[i].len);
+			snprintf(why, why_len,
+				 "'%s' holds %zu bytes that differ from the %zu written", key,
+				 len, x.e[i].len);
 			return 1;
 		}
 	}

@@ -346,7 +346,8 @@ static const char *jstr(json_object *o, const char *key)
 {
 	json_object *v;
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
 }
@@ -1219,7 +1220,8 @@ static bool torture_check(const char *path, uint64_t done, uint64_t inflight, ch
 		if (fg_snapshot_get(s, tort_keys[k], &val, &len) < 0)
 			continue;
 		if (tort_check(val, len, (unsigned int)k, &seq[k])) {
-			fmt(why, why_len, "'%s' is torn or misplaced (%zu bytes)", tort_keys[k], len);
+			fmt(why, why_len, "'%s' is torn or misplaced (%zu bytes)", tort_keys[k],
+			    len);
 			goto out;
 		}
 		if (seq[k] < done || seq[k] > inflight) {

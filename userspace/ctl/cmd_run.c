@@ -198,9 +198,10 @@ static void rescue(const struct run *r, const char *path, const char *id, int ws
 		ctl_fail("cannot start the rescue command: %s", strerror(-err));
 	else if (WIFEXITED(status) && WEXITSTATUS(status))
 		ctl_fail("the rescue command exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && signal_name(WTERMSIG(status)))
+		ctl_fail("the rescue command was killed by %s", signal_name(WTERMSIG(status)));
 	else if (WIFSIGNALED(status))
-		ctl_fail("the rescue command was killed by %s",
-			 signal_name(WTERMSIG(status)) ? signal_name(WTERMSIG(status)) : "a signal");
+		ctl_fail("the rescue command was killed by signal %d", WTERMSIG(status));
 }
 
 /* PROGRAM died abnormally: snapshot, one line on stderr, rescue. */

@@ -153,8 +153,8 @@ static int step(int dirfd, const char *name, mode_t mode, int private, const cha
 	fd = open_or_make(dirfd, name, mode, 1);
 	close(dirfd);
 	if (fd == -ELOOP || fd == -ENOTDIR) {
-		snprintf(msg, sizeof(msg), "%s is not a directory (symbolic links are not followed)",
-			 what);
+		snprintf(msg, sizeof(msg),
+			 "%s is not a directory (symbolic links are not followed)", what);
 		*why = msg;
 		return fd;
 	}
