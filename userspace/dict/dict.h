@@ -22,8 +22,9 @@ int dict_memfd_create(const char *app, uint64_t max_bytes);
 
 /*
  * Checks that @fd is a dictionary a reader may accept: a memfd with
- * F_SEAL_SHRINK and a size of at most @max_bytes. Returns the size, or
- * -EBADF (not a memfd), -EPERM (not sealed against shrinking), -EFBIG.
+ * F_SEAL_SHRINK and F_SEAL_GROW and a size of at most @max_bytes. Returns
+ * the size, or -EBADF (not a memfd), -EPERM (not sealed against shrinking
+ * and growing), -EFBIG.
  * *why (may be NULL) gets a sentence for the audit log.
  */
 int64_t dict_check_fd(int fd, uint64_t max_bytes, const char **why);

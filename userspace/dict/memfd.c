@@ -108,8 +108,13 @@ int64_t dict_check_fd(int fd, uint64_t max_bytes, const char **why)
 		*why = "the dictionary fd is not a memfd";
 		return -EBADF;
 	}
-	if (!(seals & F_SEAL_SHRINK)) {
-		*why = "the dictionary memfd is not sealed against shrinking (F_SEAL_SHRINK)";
+	/*
+	 * Shrinking under a reader would be a SIGBUS for a mapper and a lie
+	 * about the size; growing would void the size check below, made once.
+	 */
+	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		*why = "the dictionary memfd is not sealed against shrinking and growing "
+		       "(F_SEAL_SHRINK, F_SEAL_GROW)";
 		return -EPERM;
 	}
 	if ((uint64_t)st.st_size < DICT_MIN_BYTES) {
