@@ -13,16 +13,9 @@
 #include <stdlib.h>
 
 #include "faultguard.h"
+#include "helpers/app_asan.h"
 #include "helpers/app_data.h"
 #include "helpers/app_death.h"
-
-const char *__asan_default_options(void);
-
-/* Under ASan the deaths must stay real signals, not sanitizer reports. */
-__attribute__((visibility("default"))) const char *__asan_default_options(void)
-{
-	return "handle_segv=0:handle_sigbus=0:handle_abort=0:detect_leaks=0";
-}
 
 static void report_ready(const char *arg)
 {

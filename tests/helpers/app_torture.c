@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "faultguard.h"
+#include "helpers/app_asan.h"
 #include "helpers/app_torture.h"
 
 static int write_round(struct fg *fg, uint64_t seq)

@@ -16,19 +16,12 @@
 
 #include "faultguard.h"
 #include "framework/test.h"
+#include "helpers/app_asan.h"
 #include "helpers/app_data.h"
 #include "helpers/app_death.h"
 
 #define APP "guarded"
 #define HANG_SECONDS 120
-
-const char *__asan_default_options(void);
-
-/* Under ASan the children's deaths must stay real signals, not sanitizer reports. */
-__attribute__((visibility("default"))) const char *__asan_default_options(void)
-{
-	return "handle_segv=0:handle_sigbus=0:handle_abort=0";
-}
 
 struct gcase {
 	const char *mode; /* app_death.h */
