@@ -114,7 +114,8 @@ static void audit_crash(struct collector *c, const struct reg *r, const struct f
 	json_object_object_add(rec, "cause", json_object_new_string(cause));
 	json_object_object_add(rec, "signal", json_object_new_int(sig));
 	json_object_object_add(rec, "signal_name",
-			       sig ? json_object_new_string(signal_name(sig)) : NULL);
+			       sig && signal_name(sig) ? json_object_new_string(signal_name(sig))
+							       : NULL);
 	json_object_object_add(rec, "si_code", same ? json_object_new_int(e->si_code) : NULL);
 	json_object_object_add(rec, "fault_addr",
 			       hex_or_null(same && (e->flags & FG_EVF_HAVE_FAULT), e->fault_addr));

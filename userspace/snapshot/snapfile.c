@@ -298,7 +298,9 @@ int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, 
 		err = -errno;
 		goto err_buf;
 	}
-	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0) {
+	/* 0600 whatever the caller's umask: a snapshot is private to its user. */
+	if (fchmod(fd, 0600) < 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)) {
 		err = -errno;
 		goto err_unlink;
 	}
