@@ -42,6 +42,7 @@ struct ops_env {
 	char audit[PATH_MAX]; /* STATE/audit.jsonl */
 	char log[PATH_MAX];   /* the collector's stderr */
 	char build[PATH_MAX];
+	bool paths_in_file;   /* no --socket/--state-dir: the test's config names them */
 	pid_t pid;            /* the collector, 0 when not running */
 };
 
@@ -134,8 +135,9 @@ static OPS_UNUSED void ops_show_log(const struct ops_env *e)
 }
 
 /*
- * Starts faultguardd --config CONF --socket SOCK --state-dir STATE and the
- * NULL-terminated @extra flags, and waits for its socket (= ready).
+ * Starts faultguardd --config CONF --socket SOCK --state-dir STATE (the
+ * last two unless paths_in_file) and the NULL-terminated @extra flags, and
+ * waits for its socket (= ready).
  */
 static OPS_UNUSED bool ops_start_with(struct ops_env *e, const char *const *extra)
 {
@@ -149,10 +151,12 @@ static OPS_UNUSED bool ops_start_with(struct ops_env *e, const char *const *extr
 	argv[n++] = bin;
 	argv[n++] = "--config";
 	argv[n++] = e->conf;
-	argv[n++] = "--socket";
-	argv[n++] = e->sock;
-	argv[n++] = "--state-dir";
-	argv[n++] = e->state;
+	if (!e->paths_in_file) {
+		argv[n++] = "--socket";
+		argv[n++] = e->sock;
+		argv[n++] = "--state-dir";
+		argv[n++] = e->state;
+	}
 	while (extra && *extra && n < 30)
 		argv[n++] = *extra++;
 	argv[n] = NULL;

@@ -18,18 +18,20 @@
 #include "collector/ops.h"
 #include "collector/retention.h"
 
-/* Logs each line of @text on stderr and adds it to @arr. */
-static void report_errors(const char *text, json_object *arr)
+/* Logs each line of @text on stderr and adds the errors (not the count) to @arr. */
+static void report_errors(const char *path, const char *text, json_object *arr)
 {
 	const char *p = text, *nl;
+	char summary[4200];
 	size_t len;
 
+	snprintf(summary, sizeof(summary), "faultguardd: %s has ", path);
 	while (p && *p) {
 		nl = strchr(p, '\n');
 		len = nl ? (size_t)(nl - p) : strlen(p);
-
 		fprintf(stderr, "faultguardd: reload: %.*s\n", (int)len, p);
-		json_object_array_add(arr, audit_strn(p, len));
+		if (strncmp(p, summary, strlen(summary)))
+			json_object_array_add(arr, audit_strn(p, len));
 		p = nl ? nl + 1 : NULL;
 	}
 }
@@ -68,7 +70,7 @@ void ops_reload(struct collector *c)
 		fclose(err);
 	json_object_object_add(rec, "config", audit_str(c->cfg.config_path));
 	if (rc) {
-		report_errors(text, errors);
+		report_errors(c->cfg.config_path, text, errors);
 		fprintf(stderr, "faultguardd: reload: keeping the previous settings\n");
 		json_object_object_add(rec, "status", json_object_new_string("failed"));
 		json_object_object_add(rec, "errors", errors);
