@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -158,6 +159,41 @@ static inline const char *slot_key(const struct dict_writer *w, const struct dic
 }
 
 /*
+ * memcmp(a, b, n) == 0 for the short keys of the hot path, without a call:
+ * word compares, the last word overlapping. Reads no byte past @n.
+ */
+static inline bool key_eq(const char *a, const char *b, uint32_t n)
+{
+	uint64_t x, y;
+	uint32_t i, u, v;
+
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8) {
+			memcpy(&x, a + i, 8);
+			memcpy(&y, b + i, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&v, b, 4);
+		if (u != v)
+			return false;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&v, b + n - 4, 4);
+		return u == v;
+	}
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return false;
+	return true;
+}
+
+/*
  * Finds @key's slot. On a miss, *insert is the slot a new binding should
  * use (the first free slot on the probe chain, or the empty one ending it),
  * or UINT32_MAX when the chain has no room.
@@ -180,8 +216,7 @@ static inline struct dict_slot *lookup(struct dict_writer *w, const char *key, u
 				first_free = i;
 			continue;
 		}
-		if (s->key_crc == hash && s->key_len == klen &&
-		    memcmp(slot_key(w, s), key, klen) == 0)
+		if (s->key_crc == hash && s->key_len == klen && key_eq(slot_key(w, s), key, klen))
 			return s;
 	}
 	*insert = first_free;
@@ -206,37 +241,65 @@ static inline void version_invalidate(struct dict_writer *w, struct dict_version
 	if (!atomic_load_explicit(&v->gen, memory_order_relaxed))
 		return;
 	atomic_store_explicit(&v->gen, 0, memory_order_release);
+	/*
+	 * A release store keeps earlier stores before it, not later ones after
+	 * it: without this the compiler may move the next fill of @v (or of
+	 * its extent) above gen = 0, and a death in between would leave a
+	 * valid-looking version with new bytes. A crash is observed like a
+	 * signal handler would, so a signal fence (no instruction) suffices.
+	 */
+	atomic_signal_fence(memory_order_seq_cst);
 	if (v->len != DICT_LEN_DELETED && v->len > DICT_VAL_INLINE)
 		arena_release(&w->arena, (uint32_t)(v->off / DICT_UNIT));
 }
 
-static inline uint32_t tag_crc(uint32_t key_crc, uint64_t gen, uint64_t txn, uint32_t len)
-{
-	struct dict_version_tag tag = { .gen = gen, .txn = txn, .len = len, .key_crc = key_crc };
+_Static_assert(DICT_VAL_INLINE <= CRC32C_SHIFT_MAX, "inline values fit the shift table");
 
-	return crc32c(0, &tag, sizeof(tag));
+/*
+ * Copies @len bytes of @val to @dst and returns the version crc: crc32c of
+ * the tag, continued over the bytes. With @hw (a compile-time constant)
+ * and an inline value, the value's crc runs from zero in parallel with the
+ * tag's and the two are joined by a shift: the same number, without the
+ * value's chain of crc32 instructions waiting for the tag's.
+ */
+static __attribute__((always_inline)) inline uint32_t
+version_crc_fill(const struct dict_version_tag *tag, uint8_t *dst, const void *val, uint32_t len,
+		 const bool hw)
+{
+	uint32_t t;
+
+	if (hw && len <= DICT_VAL_INLINE) {
+		t = crc32c_raw_update_short(~0u, NULL, (const uint8_t *)tag, sizeof(*tag));
+		if (len < CRC32C_SHIFT_MIN)
+			return ~crc32c_raw_update_short(t, dst, val, len);
+		return ~(crc32c_raw_shift(t, len) ^ crc32c_raw_update_short(0, dst, val, len));
+	}
+	if (hw)
+		t = ~crc32c_raw_update_short(~0u, NULL, (const uint8_t *)tag, sizeof(*tag));
+	else
+		t = crc32c(0, tag, sizeof(*tag));
+	return len ? crc32c_copy(t, dst, val, len) : t;
 }
 
 /*
  * Fills version @v (already invalid) with @val and publishes it. @off is its
  * arena offset for long values.
  */
-static inline void version_publish(struct dict_writer *w, struct dict_slot *s,
-				   struct dict_version *v, const void *val, uint32_t len,
-				   uint64_t off)
+static __attribute__((always_inline)) inline void
+version_publish(struct dict_writer *w, struct dict_slot *s, struct dict_version *v,
+		const void *val, uint32_t len, uint64_t off, const bool hw)
 {
 	uint64_t gen = ++w->gen;
-	uint32_t crc = tag_crc(s->key_crc, gen, w->txn, len);
+	struct dict_version_tag tag = {
+		.gen = gen, .txn = w->txn, .len = len, .key_crc = s->key_crc,
+	};
+	uint8_t *dst = len <= DICT_VAL_INLINE ? v->inl : arena_ptr(w, off);
 
 	v->txn = w->txn;
 	v->len = len;
 	v->off = off;
 	/* A tombstone (DICT_LEN_DELETED) carries no bytes. */
-	if (len <= DICT_VAL_INLINE)
-		crc = crc32c_copy(crc, v->inl, val, len);
-	else if (len != DICT_LEN_DELETED)
-		crc = crc32c_copy(crc, arena_ptr(w, off), val, len);
-	v->crc = crc;
+	v->crc = version_crc_fill(&tag, dst, val, len == DICT_LEN_DELETED ? 0 : len, hw);
 	atomic_store_explicit(&v->gen, gen, memory_order_release);
 }
 
@@ -313,7 +376,9 @@ static inline struct dict_version *spare_version(struct dict_slot *s)
 	return g0 <= g1 ? &s->ver[0] : &s->ver[1];
 }
 
-static int write_version(struct dict_writer *w, struct dict_slot *s, const void *val, uint32_t len)
+static __attribute__((always_inline)) inline int
+write_version(struct dict_writer *w, struct dict_slot *s, const void *val, uint32_t len,
+	      const bool hw)
 {
 	struct dict_version *mine = txn_version(w, s), *v, *old;
 	uint64_t off = 0;
@@ -337,7 +402,7 @@ static int write_version(struct dict_writer *w, struct dict_slot *s, const void 
 		if (w->txn)
 			w->touched[w->ntouched++] = (uint32_t)(s - w->slots);
 	}
-	version_publish(w, s, v, val, len, off);
+	version_publish(w, s, v, val, len, off, hw);
 	if (old && !w->txn)
 		version_invalidate(w, old);
 	return 0;
@@ -355,20 +420,26 @@ static inline struct dict_version *visible(struct dict_writer *w, struct dict_sl
 	return v;
 }
 
-int dict_set(struct dict_writer *w, const char *key, size_t klen, const void *val, size_t len)
+/*
+ * dict_set's body, compiled twice (see crc32c.h): @hw is a compile-time
+ * constant, true only in set_hw, which has the CPU's crc32 and pclmul
+ * instructions inlined.
+ */
+static __attribute__((always_inline)) inline int set_body(struct dict_writer *w, const char *key,
+							  size_t klen, const void *val,
+							  size_t len, const bool hw)
 {
 	struct dict_version *prev;
 	struct dict_slot *s;
-	uint32_t hash, idx;
+	uint32_t hash, idx, prev_len = 0;
 	int err;
 
-	if (!w || !w->base)
-		return -EBADF;
-	if (!key_ok(key, klen) || (!val && len))
-		return -EINVAL;
-	if (len >= DICT_LEN_DELETED)
-		return -ENOSPC;
-	hash = crc32c(0, key, klen);
+	if (hw && klen <= 64)
+		hash = ~crc32c_raw_update_short(~0u, NULL, (const uint8_t *)key, klen);
+	else if (hw)
+		hash = ~crc32c_raw_update(~0u, NULL, (const uint8_t *)key, klen);
+	else
+		hash = crc32c(0, key, klen);
 	s = lookup(w, key, (uint32_t)klen, hash, &idx);
 	if (!s) {
 		if (idx == UINT32_MAX)
@@ -380,17 +451,44 @@ int dict_set(struct dict_writer *w, const char *key, size_t klen, const void *va
 		prev = NULL;
 	} else {
 		prev = visible(w, s);
+		/* Read now: rewriting our own transaction's version changes it. */
+		prev_len = prev ? prev->len : 0;
 	}
-	err = write_version(w, s, val, (uint32_t)len);
+	err = write_version(w, s, val, (uint32_t)len, hw);
 	if (err) {
 		if (!prev && !newest(s))
 			unbind_slot(w, s);
 		return err;
 	}
 	w->keys += !prev;
-	w->bytes += len - (prev ? prev->len : 0);
+	w->bytes += len - prev_len;
 	stats_update(w);
 	return 0;
+}
+
+static CRC32C_HW_TARGET int set_hw(struct dict_writer *w, const char *key, size_t klen,
+				   const void *val, size_t len)
+{
+	return set_body(w, key, klen, val, len, true);
+}
+
+static int set_portable(struct dict_writer *w, const char *key, size_t klen, const void *val,
+			size_t len)
+{
+	return set_body(w, key, klen, val, len, false);
+}
+
+int dict_set(struct dict_writer *w, const char *key, size_t klen, const void *val, size_t len)
+{
+	if (!w || !w->base)
+		return -EBADF;
+	if (!key_ok(key, klen) || (!val && len))
+		return -EINVAL;
+	if (len >= DICT_LEN_DELETED)
+		return -ENOSPC;
+	if (crc32c_hw)
+		return set_hw(w, key, klen, val, len);
+	return set_portable(w, key, klen, val, len);
 }
 
 int dict_get(struct dict_writer *w, const char *key, size_t klen, void *buf, size_t buf_len,
@@ -435,7 +533,7 @@ int dict_del(struct dict_writer *w, const char *key, size_t klen)
 	w->keys--;
 	w->bytes -= prev->len;
 	if (w->txn) {
-		err = write_version(w, s, NULL, DICT_LEN_DELETED);
+		err = write_version(w, s, NULL, DICT_LEN_DELETED, false);
 		if (err)
 			return err;
 	} else {
