@@ -12,13 +12,16 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "collector_fixture.h"
 #include "common/crash_id.h"
+#include "common/proto.h"
 #include "faultguard.h"
 #include "framework/test.h"
 #include "helpers/app_data.h"
@@ -162,11 +165,12 @@ bool fx_init(struct fx *fx)
 
 static void exec_collector(struct fx *fx)
 {
-	char exe[PATH_MAX], timeout[16];
+	char exe[PATH_MAX], timeout[16], config[PATH_MAX];
 	const char *argv[16];
 	int argc = 0, fd, i;
 
 	path_fmt(exe, sizeof(exe), "%s/faultguardd", fx->build);
+	path_fmt(config, sizeof(config), "%s/faultguardd.conf", fx->dir);
 	snprintf(timeout, sizeof(timeout), "%d", fx->rescue_timeout);
 	argv[argc++] = exe;
 	argv[argc++] = "--socket";
@@ -176,6 +180,10 @@ static void exec_collector(struct fx *fx)
 	argv[argc++] = "--audit-log";
 	argv[argc++] = fx->audit;
 	argv[argc++] = "--verbose";
+	if (fx->config) {
+		argv[argc++] = "--config";
+		argv[argc++] = config;
+	}
 	if (fx->rescue_timeout) {
 		argv[argc++] = "--rescue-timeout";
 		argv[argc++] = timeout;
@@ -206,6 +214,18 @@ bool fx_start(struct fx *fx)
 	int status;
 	pid_t pid;
 
+	if (fx->config) {
+		char path[PATH_MAX];
+		FILE *f;
+
+		if (!path_fmt(path, sizeof(path), "%s/faultguardd.conf", fx->dir))
+			return false;
+		f = fopen(path, "we");
+		if (!ASSERT_NOT_NULL(f, "write the config file"))
+			return false;
+		fputs(fx->config, f);
+		fclose(f);
+	}
 	fflush(NULL);
 	pid = fork();
 	if (!ASSERT_GE(pid, 0, "fork the collector"))
@@ -678,23 +698,20 @@ bool fx_barrier(struct fx *fx)
 
 /* --- faultguardctl ------------------------------------------------------------ */
 
-int fx_ctl(struct fx *fx, char **out, ...)
+static int ctl_run(struct fx *fx, uid_t uid, gid_t gid, char **out, va_list ap)
 {
 	char exe[PATH_MAX], errpath[PATH_MAX], *buf = NULL, *err;
 	const char *argv[32];
 	size_t len = 0, cap = 0;
 	int argc = 0, p[2], status, efd;
 	const char *arg;
-	va_list ap;
 	pid_t pid;
 
 	*out = NULL;
 	path_fmt(exe, sizeof(exe), "%s/faultguardctl", fx->build);
 	argv[argc++] = exe;
-	va_start(ap, out);
 	while ((arg = va_arg(ap, const char *)) && argc < 31)
 		argv[argc++] = arg;
-	va_end(ap);
 	argv[argc] = NULL;
 	fx->ctl_err[0] = '\0';
 	if (!path_fmt(errpath, sizeof(errpath), "%s/ctl.stderr", fx->dir))
@@ -710,6 +727,9 @@ int fx_ctl(struct fx *fx, char **out, ...)
 	if (pid == 0) {
 		dup2(p[1], 1);
 		dup2(efd, 2);
+		if (uid && (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+			    setresuid(uid, uid, uid) < 0))
+			_exit(126);
 		execv(exe, (char **)argv);
 		_exit(127);
 	}
@@ -742,6 +762,107 @@ int fx_ctl(struct fx *fx, char **out, ...)
 	snprintf(fx->ctl_err, sizeof(fx->ctl_err), "%s", err ? err : "");
 	free(err);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int fx_ctl(struct fx *fx, char **out, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, out);
+	rc = ctl_run(fx, 0, 0, out, ap);
+	va_end(ap);
+	return rc;
+}
+
+int fx_ctl_as(struct fx *fx, uid_t uid, gid_t gid, char **out, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, out);
+	rc = ctl_run(fx, uid, gid, out, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* In a child that has become the asking user: one answer line per TEXT packet on @out. */
+static int query_child(struct fx *fx, const char *query, int out)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	static uint8_t buf[PROTO_MAX_MSG];
+	int s, len;
+
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", fx->sock);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return 1;
+	len = proto_encode_text(buf, sizeof(buf), PROTO_QUERY, query, strlen(query));
+	if (len < 0 || send(s, buf, (size_t)len, MSG_NOSIGNAL) != len)
+		return 1;
+	for (;;) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		struct proto_msg m;
+		ssize_t n;
+
+		if (poll(&p, 1, FX_WAIT_MS) <= 0)
+			return 3;
+		n = recv(s, buf, sizeof(buf), 0);
+		if (n <= 0 || proto_decode(buf, (size_t)n, &m, NULL))
+			return 1;
+		if (m.type == PROTO_END)
+			return 0;
+		if (m.type == PROTO_ACK)
+			return 2;
+		if (m.type == PROTO_TEXT && m.text &&
+		    (write(out, m.text, strlen(m.text)) < 0 || write(out, "\n", 1) < 0))
+			return 1;
+		proto_msg_free(&m);
+	}
+}
+
+json_object *fx_query_as(struct fx *fx, uid_t uid, gid_t gid, const char *query)
+{
+	char path[PATH_MAX], *text, *line, *save = NULL;
+	json_object *arr;
+	int fd, status;
+	pid_t pid;
+
+	if (!path_fmt(path, sizeof(path), "%s/query.out", fx->dir))
+		return NULL;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (!ASSERT_GE(fd, 0, "query output file"))
+		return NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		if (uid && (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+			    setresuid(uid, uid, uid) < 0))
+			_exit(126);
+		_exit(query_child(fx, query, fd));
+	}
+	close(fd);
+	if (!ASSERT_GE(pid, 0, "fork the query") ||
+	    !ASSERT_EQ(waitpid(pid, &status, 0), pid, "wait for the query") ||
+	    !ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the collector answered")) {
+		fprintf(stderr, "  query \"%s\" as uid %u: status 0x%x\n", query, uid, status);
+		return NULL;
+	}
+	text = read_file(path, NULL);
+	arr = json_object_new_array();
+	for (line = strtok_r(text ? text : (char[]){ 0 }, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_object *o = json_tokener_parse(line);
+
+		if (!ASSERT_NOT_NULL(o, "an answer line is JSON")) {
+			json_object_put(arr);
+			arr = NULL;
+			break;
+		}
+		json_object_array_add(arr, o);
+	}
+	free(text);
+	return arr;
 }
 
 /* --- JSON fields ---------------------------------------------------------------- */

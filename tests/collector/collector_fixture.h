@@ -43,6 +43,7 @@ struct fx {
 	char build[PATH_MAX];
 	int rescue_timeout;   /* --rescue-timeout; 0 = the default */
 	const char *const *env; /* NAME=VALUE more for the collector's environment */
+	const char *config;   /* the text of a --config file, or NULL for none */
 	pid_t pid;            /* the running collector, 0 when stopped */
 	int starts;
 	struct fx_app *apps[FX_MAX_APPS];
@@ -129,6 +130,14 @@ bool fx_barrier(struct fx *fx);
  * stdout in *out (malloc'd), its stderr in fx->ctl_err.
  */
 int fx_ctl(struct fx *fx, char **out, ...) __attribute__((sentinel));
+/* The same, run as @uid:@gid (groups { @gid }). */
+int fx_ctl_as(struct fx *fx, uid_t uid, gid_t gid, char **out, ...) __attribute__((sentinel));
+/*
+ * Asks the collector @query ("status", "list", "show ID") on the socket
+ * directly, as @uid:@gid: the answer's lines as a JSON array, or NULL (a
+ * failure) when the collector refused or did not answer.
+ */
+json_object *fx_query_as(struct fx *fx, uid_t uid, gid_t gid, const char *query);
 
 /* JSON field access: absent and null both give NULL / false. */
 const char *jstr(json_object *o, const char *key);

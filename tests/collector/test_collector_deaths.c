@@ -7,6 +7,7 @@
  * (exit 0, fg_close, exec, FG_RESCUE_SIGNAL_ONLY with exit(n)) unregisters
  * with its reason and leaves no crash, no snapshot and no rescue.
  */
+#include <grp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -119,6 +120,48 @@ TEST(sigkill_from_another_process_names_the_sender)
 			    &(struct fx_crash){ .cause = "killed", .signal = SIGKILL,
 						.si_code = SI_USER, .sender_pid = killer,
 						.sender_uid = 0, .sender_comm = "fgkiller" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/* Between two unprivileged processes of one user: the sender's uid is that user's. */
+TEST(sigkill_between_unprivileged_processes)
+{
+	struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : 65534;
+	gid_t gid = pw ? pw->pw_gid : 65534;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+	pid_t killer;
+	int status;
+
+	if (!begin(&fx))
+		goto out;
+	fx_rescue_init(&fx, &r, "killed-nobody", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "victim", .mode = "wait", .rescue_argv = r.argv,
+						 .uid = uid, .gid = gid }))
+		goto out;
+	killer = fork();
+	if (killer == 0) {
+		prctl(PR_SET_NAME, "fgkiller");
+		if (setgroups(1, &gid) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+			_exit(2);
+		_exit(kill(a.pid, SIGKILL) ? 1 : 0);
+	}
+	if (!ASSERT_GE(killer, 0, "fork the killer") ||
+	    !ASSERT_EQ(waitpid(killer, &status, 0), killer, "wait for the killer") ||
+	    !ASSERT_EQ(status, 0, "the killer, as the same user, sent SIGKILL") ||
+	    !fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGKILL))
+		goto out;
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "killed", .signal = SIGKILL,
+						.si_code = SI_USER, .sender_pid = killer,
+						.sender_uid = uid, .sender_comm = "fgkiller" },
 			    &r, NULL))
 		goto out;
 	fx_stop(&fx);

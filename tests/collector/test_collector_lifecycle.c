@@ -110,17 +110,18 @@ TEST(several_crashes_at_once)
 {
 	struct fx_rescue r[MANY];
 	struct fx_app a[MANY];
-	char tag[32], ids[MANY][CRASH_ID_LEN];
+	char tag[MANY][32], ids[MANY][CRASH_ID_LEN];
 	struct fx fx;
 	int i, j;
 
 	if (!fx_begin(&fx, 0, NULL))
 		goto out;
 	for (i = 0; i < MANY; i++) {
-		snprintf(tag, sizeof(tag), "many-%d", i);
-		fx_rescue_init(&fx, &r[i], tag, NULL);
+		/* Apps of their own: the per-app rescue rate limit is not what is tested here. */
+		snprintf(tag[i], sizeof(tag[i]), "many-%d", i);
+		fx_rescue_init(&fx, &r[i], tag[i], NULL);
 		if (!fx_app_start(&fx, &a[i],
-				  &(struct fx_app_spec){ .app = "many", .mode = "stdin",
+				  &(struct fx_app_spec){ .app = tag[i], .mode = "stdin",
 							 .rescue_argv = r[i].argv }))
 			goto out;
 	}
@@ -330,5 +331,91 @@ out:
 	json_object_put(arr);
 	arr = NULL;
 	json_object_put(show);
+	fx_cleanup(&fx);
+}
+
+static int rows_for_uid(json_object *arr, uid_t uid)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; arr && i < json_object_array_length(arr); i++) {
+		long long u;
+
+		if (jint(json_object_array_get_idx(arr, i), "uid", &u) && u == uid)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * The collector answers anyone's status, list and show — with their own
+ * registrations and crashes only, everything for root.
+ */
+TEST(queries_show_each_user_their_own)
+{
+	struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : 65534;
+	gid_t gid = pw ? pw->pw_gid : 65534;
+	json_object *arr = NULL;
+	char id[2][CRASH_ID_LEN], query[128], *out = NULL;
+	struct fx_app a[2];
+	struct fx fx;
+	int i, rc;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!fx_app_start(&fx, &a[0], &(struct fx_app_spec){ .app = "q-root", .mode = "stdin" }) ||
+	    !fx_app_start(&fx, &a[1],
+			  &(struct fx_app_spec){ .app = "q-nobody", .mode = "stdin", .uid = uid,
+						 .gid = gid }))
+		goto out;
+	/* status through faultguardctl, as the unprivileged user and as root. */
+	rc = fx_ctl_as(&fx, uid, gid, &out, "status", "--socket", fx.sock, "--json", NULL);
+	arr = json_tokener_parse(out ? out : "");
+	if (!ASSERT_EQ(rc, 0, "status as nobody") ||
+	    !ASSERT_TRUE(arr && json_object_array_length(arr) == 1 && row_of(arr, a[1].pid),
+			 "nobody's status shows nobody's app only"))
+		goto out;
+	json_object_put(arr);
+	arr = fx_query_as(&fx, 0, 0, "status");
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 2, "root's status shows both"))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+	for (i = 0; i < 2; i++)
+		if (!fx_app_send(&a[i], "segv") || !segfaulted(&a[i]) ||
+		    !fx_check_crash(&fx, &a[i],
+				    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+							.si_code = SEGV_MAPERR, .fault_addr = "0x0",
+							.rescue_status = "none" },
+				    NULL, id[i]))
+			goto out;
+	arr = fx_query_as(&fx, uid, gid, "list");
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 1, "nobody lists one crash") ||
+	    !CHECK_STR(json_object_array_get_idx(arr, 0), "id", id[1]))
+		goto out;
+	json_object_put(arr);
+	arr = fx_query_as(&fx, 0, 0, "list");
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 2, "root lists both") ||
+	    !ASSERT_EQ(rows_for_uid(arr, uid), 1, "one of them nobody's"))
+		goto out;
+	json_object_put(arr);
+	snprintf(query, sizeof(query), "show %s", id[0]);
+	arr = fx_query_as(&fx, uid, gid, query);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 0, "nobody cannot see root's crash"))
+		goto out;
+	json_object_put(arr);
+	snprintf(query, sizeof(query), "show %s", id[1]);
+	arr = fx_query_as(&fx, uid, gid, query);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 3, "nobody sees its own crash"))
+		goto out;
+	for (i = 0; i < 3; i++)
+		if (!CHECK_STR(json_object_array_get_idx(arr, (size_t)i), "id", id[1]))
+			goto out;
+	fx_stop(&fx);
+out:
+	free(out);
+	json_object_put(arr);
 	fx_cleanup(&fx);
 }

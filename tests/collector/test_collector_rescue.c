@@ -233,3 +233,79 @@ out:
 	json_object_put(rep);
 	fx_cleanup(&fx);
 }
+
+static int count_reports(struct fx *fx)
+{
+	DIR *d = opendir(fx->out);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+
+		if (len > 5 && !strcmp(de->d_name + len - 5, ".json"))
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/*
+ * rescue_concurrency = 2 and six crashes at once: two rescues run (and
+ * block until released), four wait their turn; once released, all six
+ * finish, each with its own crash's data and environment.
+ */
+TEST(rescues_beyond_the_concurrency_limit_wait_their_turn)
+{
+	struct fx_rescue r[6];
+	struct fx_app a[6];
+	char tag[6][16], release[PATH_MAX];
+	long long deadline;
+	struct fx fx;
+	int i, fd;
+
+	memset(&fx, 0, sizeof(fx));
+	if (!fx_can_run() || !fx_init(&fx))
+		goto out;
+	fx.config = "rescue_concurrency = 2\n";
+	if (!fx_start(&fx) || !path_fmt(release, sizeof(release), "%s/release", fx.dir))
+		goto out;
+	for (i = 0; i < 6; i++) {
+		/* Apps of their own: the per-app rescue rate limit is not what is tested here. */
+		snprintf(tag[i], sizeof(tag[i]), "queued-%d", i);
+		fx_rescue_init(&fx, &r[i], tag[i], "--wait-file", release, NULL);
+		if (!fx_app_start(&fx, &a[i],
+				  &(struct fx_app_spec){ .app = tag[i], .mode = "stdin",
+							 .rescue_argv = r[i].argv }))
+			goto out;
+	}
+	for (i = 0; i < 6; i++)
+		if (!fx_app_send(&a[i], "segv"))
+			goto out;
+	/* Every crash has reached rescue_start once its snapshot record is written. */
+	for (i = 0; i < 6; i++) {
+		json_object *snap = fx_wait(&fx, "snapshot", a[i].pid, 0, FX_WAIT_MS);
+
+		json_object_put(snap);
+		if (!snap)
+			goto out;
+	}
+	deadline = now_ms() + FX_WAIT_MS;
+	while (count_reports(&fx) < 2 && now_ms() < deadline)
+		nap(10);
+	/* None can finish before the release: more than two started means no limit. */
+	if (!ASSERT_EQ(count_reports(&fx), 2, "two rescues run, the rest wait") ||
+	    !ASSERT_EQ(fx_count(&fx, "rescue", -1), 0, "no rescue finished before the release"))
+		goto out;
+	fd = open(release, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (!ASSERT_GE(fd, 0, "release the rescues"))
+		goto out;
+	close(fd);
+	for (i = 0; i < 6; i++)
+		if (!fx_app_wait(&a[i], FX_WAIT_MS) || !fx_check_crash(&fx, &a[i], &segv, &r[i], NULL))
+			goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}

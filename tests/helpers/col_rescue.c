@@ -3,7 +3,8 @@
  * A rescue command for the collector tests: it reports the world it was
  * started in, then behaves as told.
  *
- *   col_rescue REPORT [--sleeper] [--say TEXT] [--err TEXT] [--sleep] [--exit N]
+ *   col_rescue REPORT [--sleeper] [--wait-file F] [--say TEXT] [--err TEXT] [--sleep]
+ *              [--exit N]
  *
  * REPORT (written atomically: a temporary name, then rename) is one JSON
  * object: argv, env (every variable), environ_entries (to spot a variable
@@ -13,8 +14,9 @@
  * $FAULTGUARD_SNAPSHOT), and sleeper (the pid of a grandchild left
  * sleeping in the command's session, with --sleeper).
  *
- * Then, in this order: --say prints TEXT on stdout, --err on stderr,
- * --sleep waits forever, --exit N exits N (default 0).
+ * Then, in this order: --wait-file waits until F exists, --say prints
+ * TEXT on stdout, --err on stderr, --sleep waits forever, --exit N exits N
+ * (default 0).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "faultguard.h"
@@ -150,14 +153,14 @@ static int write_report(const char *path, json_object *o)
 int main(int argc, char **argv)
 {
 	int i, sleeper = 0, sleep_forever = 0, code = 0;
-	const char *out_text = NULL, *err_text = NULL;
+	const char *out_text = NULL, *err_text = NULL, *wait_file = NULL;
 	/* First, before this program opens anything of its own. */
 	json_object *fds = fd_array(), *o;
 	pid_t sleeper_pid = 0;
 
 	if (argc < 2) {
-		fprintf(stderr, "usage: col_rescue REPORT [--sleeper] [--say TEXT] [--err TEXT] "
-				"[--sleep] [--exit N]\n");
+		fprintf(stderr, "usage: col_rescue REPORT [--sleeper] [--wait-file F] [--say TEXT] "
+				"[--err TEXT] [--sleep] [--exit N]\n");
 		return 64;
 	}
 	for (i = 2; i < argc; i++) {
@@ -165,6 +168,8 @@ int main(int argc, char **argv)
 			sleeper = 1;
 		else if (!strcmp(argv[i], "--sleep"))
 			sleep_forever = 1;
+		else if (!strcmp(argv[i], "--wait-file") && i + 1 < argc)
+			wait_file = argv[++i];
 		else if (!strcmp(argv[i], "--say") && i + 1 < argc)
 			out_text = argv[++i];
 		else if (!strcmp(argv[i], "--err") && i + 1 < argc)
@@ -187,6 +192,11 @@ int main(int argc, char **argv)
 		return 65;
 	}
 	json_object_put(o);
+	while (wait_file && access(wait_file, F_OK) < 0) {
+		struct timespec tick = { .tv_nsec = 5 * 1000000L };
+
+		nanosleep(&tick, NULL);
+	}
 	if (out_text) {
 		fputs(out_text, stdout);
 		fflush(stdout);
