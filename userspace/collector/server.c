@@ -31,6 +31,7 @@
 #endif
 
 #define CONN_DEADLINE_MS 5000
+#define ANSWER_DEADLINE_MS 10000 /* to read a whole query answer */
 #define MAX_FDS_PER_MSG 16
 #define MAX_OUT_PACKETS 4096
 
@@ -46,7 +47,7 @@ struct conn {
 	struct identity id;
 	int pidfd;
 	struct reg *reg;
-	int64_t deadline; /* mono ms; 0 once registered or answering a query */
+	int64_t deadline; /* mono ms: to register, or to read the answer; 0 once registered */
 	int closing;      /* close once the output queue is empty */
 	struct packet *out, *out_tail;
 	unsigned int nout;
@@ -301,7 +302,8 @@ static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int 
 			server_finish(cn);
 		break;
 	case PROTO_QUERY:
-		cn->deadline = 0;
+		/* A client that never reads would hold its queued answer forever. */
+		cn->deadline = mono_ms() + ANSWER_DEADLINE_MS;
 		query_answer(cn->c, cn, m.text);
 		break;
 	default:
@@ -499,7 +501,9 @@ void server_tick(struct collector *c)
 	for (cn = c->conns; cn; cn = next) {
 		next = cn->next;
 		if (cn->deadline && now >= cn->deadline) {
-			audit_reject(c, &cn->id, "the client sent no registration within 5 seconds");
+			audit_reject(c, &cn->id,
+				     cn->closing ? "the client did not read its answer within 10 seconds"
+						 : "the client sent no registration within 5 seconds");
 			server_drop(c, cn);
 		}
 	}
