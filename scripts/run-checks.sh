@@ -43,7 +43,7 @@ if [ -d tests/python ] && ls tests/python/test_*.py >/dev/null 2>&1; then
 	echo "== python"
 	out=$log_dir/python.log
 	PYTHONPATH=$BUILD/python FG_BUILD_DIR=$PWD/$BUILD \
-		"$PYTHON" -m pytest -q -p no:cacheprovider tests/python >"$out" 2>&1
+		"$PYTHON" -m pytest -q -p no:cacheprovider -p no:faulthandler tests/python >"$out" 2>&1
 	tail -n 15 "$out" | grep -E 'passed|failed|error' || tail -n 20 "$out"
 	line=$(tail -n 1 "$out")
 	p=$(grep -oE '[0-9]+ passed' <<<"$line" | grep -oE '[0-9]+' || echo 0)
