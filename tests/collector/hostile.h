@@ -765,8 +765,14 @@ static inline bool hostile_legit(struct hostile_col *c, const char *what)
 	if (!resc)
 		return false;
 	out = hostile_jstr(resc, "output");
-	/* The rescue read the snapshot it was given: the data reached it too. */
-	ok = ASSERT_TRUE(out && strstr(out, "snapshot keys=5\n"), "the rescue saw the snapshot");
+	/*
+	 * The rescue read the snapshot it was given, and got nothing of the
+	 * collector's: no fd beyond 0-2, stdin /dev/null, not its environment.
+	 */
+	ok = ASSERT_TRUE(out && strstr(out, "snapshot keys=5\n"), "the rescue saw the snapshot") &&
+	     ASSERT_TRUE(strstr(out, "\nfds=0 1 2 \n") != NULL, "the rescue's fds") &&
+	     ASSERT_TRUE(strstr(out, "\nstdin=/dev/null\n") != NULL, "the rescue's stdin") &&
+	     ASSERT_TRUE(strstr(out, "FG_HOSTILE_CANARY") == NULL, "the rescue's environment");
 	json_object_put(resc);
 	return ok;
 }

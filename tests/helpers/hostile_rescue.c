@@ -5,8 +5,8 @@
  *   report      what the collector gave it, one fact a line: uid, gid,
  *               groups, stdin, open fds, the environment, snapshot keys
  *   flood N     N bytes of 'x' on stdout, then exit 0
- *   forever     'y' lines until killed
- *   daemon      fork a child that keeps stdout open for an hour; the parent
+ *   forever [N] 'y' lines until killed, from N processes at once (default 1)
+ *   daemon      fork a child that keeps stdout open for 5 minutes; the parent
  *               prints "daemon=<pid>" and exits 0 at once
  *   args        prints each argument as is, raw bytes, one a line
  */
@@ -79,10 +79,14 @@ static int flood(unsigned long long n)
 	return 0;
 }
 
-static int forever(void)
+static int forever(int writers)
 {
 	static char buf[65536];
 	size_t i;
+
+	/* Several writers keep the pipe full however fast the collector reads. */
+	while (--writers > 0 && fork() > 0)
+		;
 
 	for (i = 0; i < sizeof(buf); i += 2)
 		memcpy(buf + i, "y\n", 2);
@@ -101,7 +105,7 @@ static int daemon_child(void)
 		return 1;
 	if (pid == 0) {
 		/* Holds stdout and stderr, the collector's pipe, and does nothing. */
-		sleep(3600);
+		sleep(300);
 		_exit(0);
 	}
 	printf("daemon=%d\n", (int)pid);
@@ -119,7 +123,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "flood") && argc == 3)
 		return flood(strtoull(argv[2], NULL, 10));
 	if (!strcmp(argv[1], "forever"))
-		return forever();
+		return forever(argc > 2 ? atoi(argv[2]) : 1);
 	if (!strcmp(argv[1], "daemon"))
 		return daemon_child();
 	if (!strcmp(argv[1], "args")) {
