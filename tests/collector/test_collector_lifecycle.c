@@ -419,3 +419,42 @@ out:
 	json_object_put(arr);
 	fx_cleanup(&fx);
 }
+
+/*
+ * The app's connection is shut down under the library while the process
+ * lives: the collector ends that registration with reason "hangup" (no
+ * crash); the library registers again by itself, and a later crash is
+ * rescued with the app's data.
+ */
+TEST(hangup_of_a_live_app_then_register_again)
+{
+	char line[64];
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+	json_object *rec = NULL;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	fx_rescue_init(&fx, &r, "hangup", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "hangup", .mode = "stdin", .rescue_argv = r.argv }))
+		goto out;
+	if (!fx_app_send(&a, "hangup") || !fx_app_read_line(&a, line, sizeof(line), FX_WAIT_MS) ||
+	    !ASSERT_STREQ(line, "hungup 1", "the library's connection was shut down"))
+		goto out;
+	rec = fx_wait(&fx, "unregister", a.pid, 0, FX_WAIT_MS);
+	if (!rec || !CHECK_STR(rec, "reason", "hangup") || !CHECK_STR(rec, "app", "hangup"))
+		goto out;
+	json_object_put(rec);
+	rec = fx_wait(&fx, "register", a.pid, 1, FX_WAIT_MS);
+	if (!rec || !registered_becomes(&a, 1))
+		goto out;
+	if (!ASSERT_EQ(fx_count(&fx, "crash", a.pid), 0, "a hang-up is no crash") ||
+	    !fx_app_send(&a, "segv") || !segfaulted(&a) || !fx_check_crash(&fx, &a, &segv, &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}

@@ -309,3 +309,115 @@ TEST(rescues_beyond_the_concurrency_limit_wait_their_turn)
 out:
 	fx_cleanup(&fx);
 }
+
+/* A bare command name is found on the rescue's clean PATH; its output is kept. */
+TEST(rescue_command_found_on_path)
+{
+	static const char *const argv[] = { "env", NULL };
+	char id[CRASH_ID_LEN], want[128];
+	json_object *rec = NULL;
+	const char *out;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!crash_with(&fx, &a, argv, NULL, "ok", id))
+		goto out;
+	rec = rescue_record(&fx, id);
+	out = jstr(rec, "output");
+	snprintf(want, sizeof(want), "FAULTGUARD_ID=%s\n", id);
+	if (!ASSERT_NOT_NULL(out, "output") ||
+	    !ASSERT_TRUE(strstr(out, want) != NULL, "env printed the crash id") ||
+	    !ASSERT_TRUE(strstr(out, "FAULTGUARD_CAUSE=segfault\n") != NULL, "env printed the cause") ||
+	    !ASSERT_TRUE(strstr(out, FX_CANARY_NAME) == NULL, "no collector variable"))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}
+
+/*
+ * SIGTERM while a rescue runs: the socket goes at once, the collector waits
+ * for the command, records it, then writes "stop" and exits 0.
+ */
+TEST(sigterm_waits_for_a_running_rescue)
+{
+	char release[PATH_MAX], id[CRASH_ID_LEN];
+	long long deadline;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+	int fd;
+
+	if (!fx_begin(&fx, 0, NULL) || !path_fmt(release, sizeof(release), "%s/release", fx.dir))
+		goto out;
+	fx_rescue_init(&fx, &r, "shutdown", "--wait-file", release, NULL);
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = r.argv }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS))
+		goto out;
+	/* The report is written before the command waits: it is running now. */
+	json_object_put(fx_rescue_report(&r, FX_WAIT_MS));
+	if (!ASSERT_EQ(fx_count(&fx, "rescue", a.pid), 0, "the rescue is still running"))
+		goto out;
+	kill(fx.pid, SIGTERM);
+	deadline = now_ms() + FX_WAIT_MS;
+	while (access(fx.sock, F_OK) == 0 && now_ms() < deadline)
+		nap(10);
+	if (!ASSERT_TRUE(access(fx.sock, F_OK) < 0, "the socket is gone once SIGTERM arrived") ||
+	    !ASSERT_EQ(waitpid(fx.pid, NULL, WNOHANG), 0, "the collector waits for the rescue"))
+		goto out;
+	fd = open(release, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (!ASSERT_GE(fd, 0, "release the rescue"))
+		goto out;
+	close(fd);
+	/* fx_stop: exit 0, and "stop" is the last record — after the rescue's. */
+	if (!fx_stop(&fx))
+		goto out;
+	fx_check_crash(&fx, &a, &segv, &r, id);
+out:
+	fx_cleanup(&fx);
+}
+
+/*
+ * Strings from apps reach the audit log escaped, one record per line: a
+ * rescue argv with newlines, quotes, backslashes, tabs, control and
+ * non-ASCII characters comes back exactly; output that is not UTF-8 is
+ * made valid rather than breaking the line.
+ */
+TEST(app_strings_are_escaped_in_the_audit_log)
+{
+	static const char tricky[] = "line one\nline \"two\" back\\slash\ttab \x01 h\xc3\xa9llo \xe2\x9c\x93\n";
+	static const char *const binary_argv[] = { "/bin/sh", "-c", "printf 'a\\377\\376b'", NULL };
+	char id[2][CRASH_ID_LEN];
+	json_object *rec = NULL;
+	struct fx_rescue r;
+	struct fx_app a, b;
+	const char *out;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	fx_rescue_init(&fx, &r, "tricky", "--say", tricky, NULL);
+	/* fx_check_crash compares argv in the register and rescue records byte for byte. */
+	if (!crash_with(&fx, &a, r.argv, &r, "ok", id[0]))
+		goto out;
+	rec = rescue_record(&fx, id[0]);
+	if (!rec || !CHECK_STR(rec, "output", tricky))
+		goto out;
+	json_object_put(rec);
+	rec = NULL;
+	if (!crash_with(&fx, &b, binary_argv, NULL, "ok", id[1]))
+		goto out;
+	rec = rescue_record(&fx, id[1]);
+	out = jstr(rec, "output");
+	if (!ASSERT_NOT_NULL(out, "output is a string") ||
+	    !ASSERT_TRUE(out[0] == 'a' && out[strlen(out) - 1] == 'b', "the valid bytes are kept"))
+		goto out;
+	/* fx_stop checks every line of the log is one JSON object. */
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}

@@ -18,18 +18,23 @@
  *              once the main one is a zombie, segfaults
  *
  * Commands in stdin mode: "rollback" (end the open transaction, answer
- * "ok"), "registered" (answer "registered 0|1"), or a death mode.
+ * "ok"), "registered" (answer "registered 0|1"), "hangup" (shut down the
+ * library's connection to the collector under it, as a careless app
+ * might; answer "hungup N" with the number of sockets shut), or a death
+ * mode.
  * With no "--", the app registers no rescue command.
  *
  * Exit codes of its own: 64 bad usage, 70 fg_open failed, 71 not registered
  * within 20 s, 72 writing failed, 99 the OOM killer never came.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,8 +49,11 @@
 
 const char *__asan_default_options(void);
 
-/* Under ASan the deaths must stay real signals, not sanitizer reports. */
-const char *__asan_default_options(void)
+/*
+ * Under ASan the deaths must stay real signals, not sanitizer reports.
+ * Default visibility: the build hides symbols, and ASan looks this one up.
+ */
+__attribute__((visibility("default"))) const char *__asan_default_options(void)
 {
 	return "handle_segv=0:handle_sigbus=0:handle_abort=0:detect_leaks=0";
 }
@@ -150,6 +158,33 @@ static void leader_exits_then_segv(void)
 	pthread_exit(NULL);
 }
 
+/* Shuts down every Unix socket of the process: the library's connection is the only one. */
+static int hang_up(void)
+{
+	char path[64], target[64];
+	struct dirent *de;
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	while (d && (de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		ssize_t len;
+
+		if (de->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (!strncmp(target, "socket:", 7) && shutdown(fd, SHUT_RDWR) == 0)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static void run_exec(void)
 {
 	char *argv[] = { "cat", NULL };
@@ -173,6 +208,8 @@ static void act(struct fg *fg, const char *what)
 		int err = fg_rollback(fg);
 
 		say(err ? "error %d\n" : "ok\n", err);
+	} else if (!strcmp(what, "hangup")) {
+		say("hungup %d\n", hang_up());
 	} else if (!strcmp(what, "registered")) {
 		say("registered %d\n", fg_registered(fg));
 	} else if (app_die(fg, what) < 0) {
