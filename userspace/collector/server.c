@@ -239,7 +239,7 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	struct collector *c = cn->c;
 	const char *why = NULL;
 	int64_t size;
-	int err;
+	int err, other_ns;
 
 	if (cn->reg) {
 		reject(cn, -EALREADY, "this connection already registered a dictionary");
@@ -255,11 +255,16 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 		reject(cn, (int)size, why);
 		return;
 	}
-	if (cn->pidfd < 0 || !peer_alive(cn->pidfd) || procinfo_read(cn->id.pid, &cn->id)) {
+	/*
+	 * /proc is looked up by pid: only a peer still alive after the lookups
+	 * proves they were about it, not about a process that took its pid since.
+	 */
+	other_ns = m->argv && !same_mount_ns(cn->id.pid);
+	if (cn->pidfd < 0 || procinfo_read(cn->id.pid, &cn->id) || !peer_alive(cn->pidfd)) {
 		reject(cn, -ESRCH, "the registering process is gone");
 		return;
 	}
-	if (m->argv && !same_mount_ns(cn->id.pid)) {
+	if (other_ns) {
 		reject(cn, -EXDEV, "the app runs in another mount namespace (a container), where "
 				   "the collector cannot run its rescue command; register without one "
 				   "to get snapshots only");
@@ -418,9 +423,15 @@ static int peer_identity(int fd, struct identity *id, int *pidfd)
 		id->ngroups = n > FG_MAX_GROUPS ? FG_MAX_GROUPS : n;
 		memcpy(id->groups, groups, (size_t)id->ngroups * sizeof(gid_t));
 	}
-	/* SO_PEERPIDFD names the very process that connected, immune to pid reuse. */
+	/*
+	 * SO_PEERPIDFD names the very process that connected, immune to pid
+	 * reuse. Opening by pid instead is only for kernels without it (< 6.5):
+	 * where it exists and fails, the peer is gone and its pid may be another's.
+	 */
 	len = sizeof(*pidfd);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, pidfd, &len) < 0) {
+		if (errno != ENOPROTOOPT)
+			return -errno;
 		*pidfd = (int)syscall(SYS_pidfd_open, id->pid, 0);
 		if (*pidfd < 0)
 			return -errno;
