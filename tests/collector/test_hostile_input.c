@@ -516,3 +516,280 @@ out:
 	}
 	hostile_stop(&col);
 }
+
+/* --- pid reuse ------------------------------------------------------------------------ */
+
+/* Sets the pid the next fork gets (init pid namespace, root), or -errno. */
+static int next_pid_is(pid_t pid)
+{
+	char buf[32];
+	int fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY | O_CLOEXEC), n, err = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d", (int)pid - 1);
+	if (write(fd, buf, (size_t)n) != n)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/*
+ * Forks the successor at pid @want: it fills a dictionary with the values
+ * of @seed, sends its REGISTER (reporting "sent" on @rep), then reports the
+ * ACK's status and waits to be killed. Returns its pid, or -1 after many
+ * tries (someone else on the system took the pid first each time).
+ */
+static pid_t successor_at(struct hostile_col *c, pid_t want, unsigned int seed, int rep)
+{
+	int tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		pid_t pid;
+
+		if (next_pid_is(want))
+			return -1;
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0) {
+			struct hostile_app b = { .app = "after", .seed = seed, .snapshot_only = 1 };
+			struct dict_writer *w;
+			uint8_t msg[PROTO_MAX_MSG];
+			int fd, s, len, st = 99;
+
+			if (getpid() != want)
+				_exit(0);
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			fd = dict_memfd_create("after", 1 << 20);
+			len = hostile_encode_register(msg, b.app, NULL);
+			s = hostile_connect(c);
+			if (fd < 0 || dict_writer_attach(fd, &w) || hostile_write_values(w, seed) ||
+			    s < 0 || hostile_send(s, msg, (size_t)len, &fd, 1))
+				_exit(1);
+			(void)!write(rep, "s", 1);
+			if (hostile_recv_ack(s, &st, NULL, 0) != 1)
+				st = -EPROTO;
+			(void)!write(rep, &st, sizeof(st));
+			for (;;)
+				pause();
+		}
+		if (pid == want)
+			return pid;
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	return -1;
+}
+
+/* The snapshot record of @pid numbered @nth must be @app's, holding @seed's values exactly. */
+static bool snapshot_is(struct hostile_col *c, pid_t pid, int nth, const char *app,
+			unsigned int seed)
+{
+	json_object *snap;
+	struct fg_snapshot *s = NULL;
+	bool ok = false;
+	int64_t end = hostile_now_ms() + HOSTILE_WAIT_MS;
+
+	while (!(snap = hostile_audit_find(c, "snapshot", pid, nth)) && hostile_now_ms() < end)
+		hostile_nap();
+	if (!ASSERT_NOT_NULL(snap, app) || !ASSERT_STREQ(hostile_jstr(snap, "app"), app, "whose"))
+		goto out;
+	s = fg_snapshot_open(hostile_jstr(snap, "path"));
+	ok = ASSERT_NOT_NULL(s, "open the snapshot") && hostile_snapshot_matches(s, seed, app);
+out:
+	fg_snapshot_close(s);
+	json_object_put(snap);
+	return ok;
+}
+
+/*
+ * A registered app dies and its pid goes to a new process before the
+ * collector looks (it is stopped meanwhile). The new process registers
+ * itself; then it dies too. Each death must rescue its own process's data:
+ * the old exit record must not end the new registration (keyed by pid and
+ * start time, exit records consumed before new connections), and the new
+ * process's death must not be taken for the old one.
+ */
+TEST(hostile_pid_reuse)
+{
+	struct hostile_col col;
+	struct hostile_app a = { .app = "before", .seed = 11, .snapshot_only = 1 };
+	int rep[2] = { -1, -1 }, st = 99;
+	pid_t b = -1;
+	char sent;
+	bool stopped = false;
+
+	if (!hostile_start(&col, NULL, 0))
+		goto out;
+	if (access("/proc/sys/kernel/ns_last_pid", W_OK)) {
+		test_skip("/proc/sys/kernel/ns_last_pid is not writable here: cannot force pid reuse");
+		goto out;
+	}
+	if (!ASSERT_OK(pipe2(rep, O_CLOEXEC), "pipe"))
+		goto out;
+	if (!hostile_app_start(&col, &a) || !ASSERT_EQ(a.status, 0, "the first process registers"))
+		goto out;
+	/* The collector sleeps through the death and the rebirth. */
+	kill(col.pid, SIGSTOP);
+	stopped = true;
+	hostile_app_kill(&a, SIGSEGV);
+	b = successor_at(&col, hostile_app_pid(&a), 12, rep[1]);
+	if (!ASSERT_EQ(b, hostile_app_pid(&a), "a new process got the old pid"))
+		goto out;
+	{
+		struct pollfd p = { .fd = rep[0], .events = POLLIN };
+
+		if (!ASSERT_EQ(poll(&p, 1, HOSTILE_WAIT_MS), 1, "the successor sent its REGISTER") ||
+		    !ASSERT_EQ(read(rep[0], &sent, 1), 1, "sent"))
+			goto out;
+	}
+	kill(col.pid, SIGCONT);
+	stopped = false;
+	{
+		struct pollfd p = { .fd = rep[0], .events = POLLIN };
+
+		if (!ASSERT_EQ(poll(&p, 1, HOSTILE_WAIT_MS), 1, "the successor's ACK") ||
+		    !ASSERT_EQ(read(rep[0], &st, sizeof(st)), sizeof(st), "ACK"))
+			goto out;
+	}
+	/* The first death is the first process's, with its data. */
+	if (!snapshot_is(&col, b, 0, "before", 11))
+		goto out;
+	/* The successor was registered as itself, not refused as "already registered". */
+	if (!ASSERT_EQ(st, 0, "the successor registers"))
+		goto out;
+	kill(b, SIGSEGV);
+	waitpid(b, NULL, 0);
+	b = -1;
+	if (!snapshot_is(&col, hostile_app_pid(&a), 1, "after", 12))
+		goto out;
+	ASSERT_EQ(hostile_audit_count(&col, "crash", hostile_app_pid(&a)), 2, "two deaths, two crashes");
+	hostile_after(&col, "pid reuse");
+out:
+	if (stopped)
+		kill(col.pid, SIGCONT);
+	if (b > 0) {
+		kill(b, SIGKILL);
+		waitpid(b, NULL, 0);
+	}
+	if (rep[0] >= 0) {
+		close(rep[0]);
+		close(rep[1]);
+	}
+	hostile_stop(&col);
+}
+
+/*
+ * The connecting process dies before the collector even accepts, and a new
+ * process takes its pid; the connection, handed on, then asks to register.
+ * SO_PEERCRED still names the old pid: a collector that looked the pid up
+ * again would register the newcomer. It must refuse.
+ */
+TEST(hostile_pid_reuse_before_accept)
+{
+	uint8_t msg[PROTO_MAX_MSG];
+	struct hostile_col col;
+	int pp[2] = { -1, -1 }, rp[2] = { -1, -1 }, memfd = -1, len, status = -1;
+	pid_t maker = -1, squatter = -1;
+	bool stopped = false;
+
+	if (!hostile_start(&col, NULL, 0))
+		goto out;
+	if (access("/proc/sys/kernel/ns_last_pid", W_OK)) {
+		test_skip("/proc/sys/kernel/ns_last_pid is not writable here: cannot force pid reuse");
+		goto out;
+	}
+	memfd = dict_memfd_create("squat", 1 << 20);
+	len = hostile_encode_register(msg, "squat", NULL);
+	if (!ASSERT_GE(memfd, 0, "memfd") || !ASSERT_OK(pipe2(pp, O_CLOEXEC), "pipe") ||
+	    !ASSERT_OK(pipe2(rp, O_CLOEXEC), "pipe"))
+		goto out;
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	kill(col.pid, SIGSTOP);
+	stopped = true;
+	fflush(NULL);
+	maker = fork();
+	if (maker == 0) {
+		int cs = hostile_connect(&col);
+
+		if (cs < 0)
+			_exit(1);
+		if (fork() == 0) {
+			int res[2] = { getpid(), 99 }, tst = 99;
+			char go;
+
+			close(pp[1]);
+			if (read(pp[0], &go, 1) != 1)
+				_exit(1);
+			res[1] = hostile_send(cs, msg, (size_t)len, &memfd, 1);
+			if (!res[1]) {
+				int rc = hostile_recv_ack(cs, &tst, NULL, 0);
+
+				/* Closed without an answer is a refusal too. */
+				res[1] = rc == 1 ? tst : rc == 0 ? -ECONNRESET : rc;
+			}
+			(void)!write(rp[1], res, sizeof(res));
+			_exit(0);
+		}
+		_exit(0);
+	}
+	waitpid(maker, &status, 0);
+	if (!ASSERT_EQ(status, 0, "the maker connected"))
+		goto out;
+	/* A process of no interest takes the maker's pid. */
+	{
+		int tries;
+
+		for (tries = 0; tries < 100 && squatter != maker; tries++) {
+			if (!ASSERT_OK(next_pid_is(maker), "ns_last_pid"))
+				goto out;
+			if (squatter > 0) {
+				kill(squatter, SIGKILL);
+				waitpid(squatter, NULL, 0);
+			}
+			squatter = sleeper();
+		}
+		if (!ASSERT_EQ(squatter, maker, "the maker's pid reused"))
+			goto out;
+	}
+	kill(col.pid, SIGCONT);
+	stopped = false;
+	close(pp[0]);
+	pp[0] = -1;
+	{
+		struct pollfd p = { .fd = rp[0], .events = POLLIN };
+		int res[2] = { -1, 99 };
+
+		if (!ASSERT_EQ(write(pp[1], "g", 1), 1, "go") ||
+		    !ASSERT_EQ(poll(&p, 1, HOSTILE_WAIT_MS), 1, "the taker reports") ||
+		    !ASSERT_EQ(read(rp[0], res, sizeof(res)), sizeof(res), "the taker's report"))
+			goto out;
+		waitpid(res[0], NULL, 0);
+		ASSERT_TRUE(res[1] != 0, "the registration is refused");
+	}
+	ASSERT_EQ(hostile_audit_count(&col, "register", maker), 0, "the squatter is not registered");
+	kill(squatter, SIGKILL);
+	waitpid(squatter, NULL, 0);
+	squatter = -1;
+	close(memfd);
+	memfd = -1;
+	hostile_after(&col, "pid reuse before accept");
+out:
+	if (stopped)
+		kill(col.pid, SIGCONT);
+	if (squatter > 0) {
+		kill(squatter, SIGKILL);
+		waitpid(squatter, NULL, 0);
+	}
+	if (memfd >= 0)
+		close(memfd);
+	if (pp[0] >= 0)
+		close(pp[0]);
+	if (pp[1] >= 0)
+		close(pp[1]);
+	if (rp[0] >= 0)
+		close(rp[0]);
+	if (rp[1] >= 0)
+		close(rp[1]);
+	hostile_stop(&col);
+}
