@@ -20,6 +20,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SI_KERNEL 0x80
 #define TRACE_SIGNAL_DELIVERED 0
 #define TRACE_SIGNAL_ALREADY_PENDING 5
+#define SIGNAL_GROUP_EXIT 0x4 /* signal_struct.flags: a group exit began */
 
 #define SIGILL 4
 #define SIGTRAP 5
@@ -150,6 +151,19 @@ int BPF_PROG(on_mark_victim, struct task_struct *task, uid_t uid)
 	return 0;
 }
 
+/*
+ * The status wait(2) reports: the group's code once a group exit began,
+ * else the task's. The core bit is set on the group's code only, after the
+ * dump — when the other threads already hold their codes without it, and
+ * one of them is often the last to exit.
+ */
+static __always_inline __u32 exit_status(struct task_struct *p)
+{
+	if (BPF_CORE_READ(p, signal, flags) & SIGNAL_GROUP_EXIT)
+		return BPF_CORE_READ(p, signal, group_exit_code);
+	return BPF_CORE_READ(p, exit_code);
+}
+
 static __always_inline void report(struct task_struct *p, __u32 kind, __u32 tgid)
 {
 	struct fg_cause *c;
@@ -165,7 +179,7 @@ static __always_inline void report(struct task_struct *p, __u32 kind, __u32 tgid
 	e->tgid = tgid;
 	e->ktime_ns = bpf_ktime_get_ns();
 	e->start_boottime = BPF_CORE_READ(p, group_leader, start_boottime);
-	e->exit_code = BPF_CORE_READ(p, exit_code);
+	e->exit_code = exit_status(p);
 	c = bpf_map_lookup_elem(&causes, &tgid);
 	if (c) {
 		e->fault_addr = c->fault_addr;
