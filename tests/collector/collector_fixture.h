@@ -46,6 +46,7 @@ struct fx {
 	const char *config;   /* the text of a --config file, or NULL for none */
 	pid_t pid;            /* the running collector, 0 when stopped */
 	int starts;
+	int starts_ok;        /* starts that reached "ready" */
 	struct fx_app *apps[FX_MAX_APPS];
 	int napps;
 	char ctl_err[4096];   /* what the last fx_ctl printed on stderr */
@@ -61,6 +62,7 @@ struct fx_app_spec {
 	int ngroups;             /* 0: { gid } */
 	gid_t groups[FX_MAX_GROUPS];
 	const char *cgroup;      /* a cgroup directory to run in, or NULL */
+	const char *core_dir;    /* run there with core dumps allowed; NULL: cwd kept, no core */
 };
 
 struct fx_app {

@@ -69,6 +69,39 @@ TEST(segv_is_a_segfault_at_0x0)
 }
 
 /* abort() sends itself SIGABRT with tgkill: the sender is the app itself. */
+/*
+ * With core dumps allowed, core_dumped says what the kernel did (the wait
+ * status's core bit: whether a core was written depends on the host's
+ * core_pattern, so the parent's wait status is the reference).
+ */
+TEST(segv_with_core_dumps_allowed)
+{
+	char dir[PATH_MAX];
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!begin(&fx) || !path_fmt(dir, sizeof(dir), "%s/cores", fx.dir) ||
+	    !ASSERT_OK(mkdir(dir, 0755) ? -errno : 0, "mkdir cores"))
+		goto out;
+	fx_rescue_init(&fx, &r, "core", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .mode = "segv", .rescue_argv = r.argv, .core_dir = dir }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS) || !died_of(&a, SIGSEGV))
+		goto out;
+	if (!WCOREDUMP(a.status))
+		fprintf(stderr, "  note: no core dumped on this host (core_pattern), core_dumped "
+				"is checked as false\n");
+	if (!fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0" },
+			    &r, NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
 TEST(abort_is_an_abort)
 {
 	struct fx_rescue r;

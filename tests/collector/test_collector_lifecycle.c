@@ -447,7 +447,8 @@ TEST(hangup_of_a_live_app_then_register_again)
 	if (!rec || !CHECK_STR(rec, "reason", "hangup") || !CHECK_STR(rec, "app", "hangup"))
 		goto out;
 	json_object_put(rec);
-	rec = fx_wait(&fx, "register", a.pid, 1, FX_WAIT_MS);
+	/* Refused while the old registration is in its hang-up grace, it retries with backoff. */
+	rec = fx_wait(&fx, "register", a.pid, 1, FX_START_MS);
 	if (!rec || !registered_becomes(&a, 1))
 		goto out;
 	if (!ASSERT_EQ(fx_count(&fx, "crash", a.pid), 0, "a hang-up is no crash") ||

@@ -256,7 +256,7 @@ static int count_reports(struct fx *fx)
  * block until released), four wait their turn; once released, all six
  * finish, each with its own crash's data and environment.
  */
-TEST(rescues_beyond_the_concurrency_limit_wait_their_turn)
+TEST(queued_rescues_wait_their_turn)
 {
 	struct fx_rescue r[6];
 	struct fx_app a[6];
