@@ -16,6 +16,10 @@
  *              print "child <pid> <wait status>" and go on in stdin mode
  *   leader-exit-segv  the main thread ends (pthread_exit); another thread,
  *              once the main one is a zombie, segfaults
+ *   bus        print "fault 0x<addr>", then touch that address, a page of a
+ *              memfd mapping past its end (SIGBUS, BUS_ADRERR)
+ *   fpe        integer division by zero (SIGFPE on x86)
+ *   ill        an undefined instruction (SIGILL on x86: ud2)
  *
  * Commands in stdin mode: "rollback" (end the open transaction, answer
  * "ok"), "registered" (answer "registered 0|1"), "hangup" (shut down the
@@ -34,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -185,6 +190,40 @@ static int hang_up(void)
 	return n;
 }
 
+static void die_of_bus_error(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = memfd_create("col_app-bus", MFD_CLOEXEC);
+	volatile char *p;
+
+	if (fd < 0 || ftruncate(fd, page) < 0)
+		exit(77);
+	p = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED || ftruncate(fd, 0) < 0)
+		exit(77);
+	say("fault %p\n", (void *)p);
+	*p = 1;
+	exit(78);
+}
+
+static volatile int zero;
+
+static void die_of_fpe(void)
+{
+	volatile int one = 1;
+
+	say("quotient %d\n", one / zero);
+	exit(79);
+}
+
+static void die_of_ill(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__asm__ volatile("ud2");
+#endif
+	exit(80);
+}
+
 static void run_exec(void)
 {
 	char *argv[] = { "cat", NULL };
@@ -200,6 +239,12 @@ static void act(struct fg *fg, const char *what)
 		run_exec();
 	} else if (!strcmp(what, "oom")) {
 		die_of_oom();
+	} else if (!strcmp(what, "bus")) {
+		die_of_bus_error();
+	} else if (!strcmp(what, "fpe")) {
+		die_of_fpe();
+	} else if (!strcmp(what, "ill")) {
+		die_of_ill();
 	} else if (!strcmp(what, "leader-exit-segv")) {
 		leader_exits_then_segv();
 	} else if (!strcmp(what, "fork-segv")) {
