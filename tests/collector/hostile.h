@@ -42,6 +42,18 @@
 #include "faultguard.h"
 #include "framework/test.h"
 
+const char *__asan_default_options(void);
+
+/*
+ * Under ASan (the sanitizer pass builds the tests too) the apps' deaths must
+ * stay real signals, not sanitizer reports and exit(1). Weak: a harness
+ * that sets its own options wins.
+ */
+__attribute__((weak, visibility("default"))) const char *__asan_default_options(void)
+{
+	return "handle_segv=0:handle_sigbus=0:handle_abort=0";
+}
+
 #define HOSTILE_WAIT_MS 30000 /* generous: a loaded CI machine is slow, never wrong */
 #define HOSTILE_NOBODY 65534
 
