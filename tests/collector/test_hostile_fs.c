@@ -187,3 +187,46 @@ out:
 		hostile_app_kill(&b, SIGKILL);
 	hostile_stop(&col);
 }
+
+static int try_connect(const char *sock)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return 99;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock);
+	if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return errno;
+	close(s);
+	return 0;
+}
+
+/* socket_group + socket_mode 0660: only the group's members may register. */
+TEST(hostile_socket_group)
+{
+	struct hostile_col col;
+	struct hostile_app a = { .app = "member", .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY,
+				 .ngroups = 2, .groups = { HOSTILE_NOBODY, 4243 }, .seed = 31 };
+	json_object *resc;
+	struct stat st;
+
+	if (!hostile_start(&col, "socket_group = 4243\nsocket_mode = 0660\n", 0))
+		goto out;
+	if (!ASSERT_OK(stat(col.sock, &st), "stat the socket") ||
+	    !ASSERT_EQ(st.st_mode & 07777, 0660, "the socket's mode") ||
+	    !ASSERT_EQ(st.st_gid, 4243, "the socket's group"))
+		goto out;
+	/* Not a member: the kernel refuses the connect. */
+	if (!ASSERT_EQ(as_nobody(try_connect, col.sock), EACCES, "an outsider connects"))
+		goto out;
+	/* A member (supplementary group): registered and rescued, as itself. */
+	if (!hostile_app_start(&col, &a) || !ASSERT_EQ(a.status, 0, "a member registers"))
+		goto out;
+	hostile_app_kill(&a, SIGSEGV);
+	resc = hostile_expect_rescued(&col, &a, "a member's app");
+	json_object_put(resc);
+	hostile_after(&col, "socket_group");
+out:
+	hostile_stop(&col);
+}
