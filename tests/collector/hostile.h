@@ -264,6 +264,29 @@ static inline void hostile_stop(struct hostile_col *c)
 	c->pid = -1;
 }
 
+/* SIGSTOP, and waits until the collector is really stopped (state T). */
+static inline bool hostile_freeze(struct hostile_col *c)
+{
+	int64_t end = hostile_now_ms() + HOSTILE_WAIT_MS;
+	char path[64], buf[512], *p;
+
+	kill(c->pid, SIGSTOP);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->pid);
+	while (hostile_now_ms() < end) {
+		FILE *f = fopen(path, "re");
+		bool stopped = false;
+
+		if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+			stopped = p[2] == 'T';
+		if (f)
+			fclose(f);
+		if (stopped)
+			return true;
+		hostile_nap();
+	}
+	return ASSERT_TRUE(false, "the collector stops on SIGSTOP");
+}
+
 /* --- the raw client ----------------------------------------------------------------- */
 
 static inline int hostile_connect(const struct hostile_col *c)

@@ -630,8 +630,9 @@ TEST(hostile_pid_reuse)
 	if (!hostile_app_start(&col, &a) || !ASSERT_EQ(a.status, 0, "the first process registers"))
 		goto out;
 	/* The collector sleeps through the death and the rebirth. */
-	kill(col.pid, SIGSTOP);
 	stopped = true;
+	if (!hostile_freeze(&col))
+		goto out;
 	hostile_app_kill(&a, SIGSEGV);
 	b = successor_at(&col, hostile_app_pid(&a), 12, rep[1]);
 	if (!ASSERT_EQ(b, hostile_app_pid(&a), "a new process got the old pid"))
@@ -705,8 +706,9 @@ TEST(hostile_pid_reuse_before_accept)
 	    !ASSERT_OK(pipe2(rp, O_CLOEXEC), "pipe"))
 		goto out;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	kill(col.pid, SIGSTOP);
 	stopped = true;
+	if (!hostile_freeze(&col))
+		goto out;
 	fflush(NULL);
 	maker = fork();
 	if (maker == 0) {
