@@ -77,6 +77,7 @@ struct collector {
 	/* server */
 	struct watch listen_w;
 	struct conn *conns;
+	struct conn *pending; /* connections with a deadline (server.c) */
 	uint32_t nconns;
 	/* timers and signals */
 	struct watch tick_w;

@@ -52,7 +52,46 @@ struct conn {
 	struct packet *out, *out_tail;
 	unsigned int nout;
 	struct conn *next, *prev;
+	/* On c->pending while it has a deadline: the tick looks at these only. */
+	struct conn *pend_next, *pend_prev;
+	int on_pending;
 };
+
+static void pending_unlink(struct conn *cn)
+{
+	if (!cn->on_pending)
+		return;
+	if (cn->pend_prev)
+		cn->pend_prev->pend_next = cn->pend_next;
+	else
+		cn->c->pending = cn->pend_next;
+	if (cn->pend_next)
+		cn->pend_next->pend_prev = cn->pend_prev;
+	cn->pend_next = cn->pend_prev = NULL;
+	cn->on_pending = 0;
+}
+
+/*
+ * Gives @cn until @when (mono ms) to register or to read its answer; 0
+ * lifts the deadline. Registered connections are off the pending list, so
+ * the tick's work follows the clients in flight, not all of them.
+ */
+static void set_deadline(struct conn *cn, int64_t when)
+{
+	cn->deadline = when;
+	if (!when) {
+		pending_unlink(cn);
+		return;
+	}
+	if (cn->on_pending)
+		return;
+	cn->pend_prev = NULL;
+	cn->pend_next = cn->c->pending;
+	if (cn->pend_next)
+		cn->pend_next->pend_prev = cn;
+	cn->c->pending = cn;
+	cn->on_pending = 1;
+}
 
 static void conn_free(void *p)
 {
@@ -79,6 +118,7 @@ void server_drop(struct collector *c, struct conn *cn)
 	close(cn->w.fd);
 	if (cn->pidfd >= 0)
 		close(cn->pidfd);
+	pending_unlink(cn);
 	if (cn->prev)
 		cn->prev->next = cn->next;
 	else
@@ -282,7 +322,7 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	fds[0] = -1;
 	m->argv = NULL;
 	m->argc = 0;
-	cn->deadline = 0;
+	set_deadline(cn, 0);
 	audit_register(c, cn->reg);
 	send_ack(cn, 0, "registered");
 }
@@ -308,7 +348,7 @@ static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int 
 		break;
 	case PROTO_QUERY:
 		/* A client that never reads would hold its queued answer forever. */
-		cn->deadline = mono_ms() + ANSWER_DEADLINE_MS;
+		set_deadline(cn, mono_ms() + ANSWER_DEADLINE_MS);
 		query_answer(cn->c, cn, m.text);
 		break;
 	default:
@@ -467,7 +507,6 @@ static void accept_one(struct collector *c, int fd)
 		free(cn);
 		return;
 	}
-	cn->deadline = mono_ms() + CONN_DEADLINE_MS;
 	if (loop_add(c->loop, &cn->w, EPOLLIN | EPOLLRDHUP)) {
 		uid_conns_add(c, cn->id.uid, -1);
 		close(cn->pidfd);
@@ -475,6 +514,7 @@ static void accept_one(struct collector *c, int fd)
 		free(cn);
 		return;
 	}
+	set_deadline(cn, mono_ms() + CONN_DEADLINE_MS);
 	cn->next = c->conns;
 	if (c->conns)
 		c->conns->prev = cn;
@@ -509,9 +549,9 @@ void server_tick(struct collector *c)
 	int64_t now = mono_ms();
 	struct conn *cn, *next;
 
-	for (cn = c->conns; cn; cn = next) {
-		next = cn->next;
-		if (cn->deadline && now >= cn->deadline) {
+	for (cn = c->pending; cn; cn = next) {
+		next = cn->pend_next;
+		if (now >= cn->deadline) {
 			audit_reject(c, &cn->id,
 				     cn->closing ? "the client did not read its answer within 10 seconds"
 						 : "the client sent no registration within 5 seconds");
