@@ -60,7 +60,8 @@ const char *__asan_default_options(void);
  */
 __attribute__((visibility("default"))) const char *__asan_default_options(void)
 {
-	return "handle_segv=0:handle_sigbus=0:handle_abort=0:detect_leaks=0";
+	return "handle_segv=0:handle_sigbus=0:handle_abort=0:handle_sigfpe=0:handle_sigill=0:"
+	       "disable_coredump=0:detect_leaks=0";
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
