@@ -273,8 +273,9 @@ static inline void bench_collector_stop(struct bench_collector *c)
 		bench_rmtree(c->dir);
 }
 
-/* Lines of the audit log whose "event" is @event. */
-static inline long bench_audit_count(const struct bench_collector *c, const char *event)
+/* Lines of the audit log whose "event" is @event and that also hold @also (if not NULL). */
+static inline long bench_audit_count_with(const struct bench_collector *c, const char *event,
+					  const char *also)
 {
 	char needle[64], *line = NULL;
 	size_t cap = 0;
@@ -285,11 +286,16 @@ static inline long bench_audit_count(const struct bench_collector *c, const char
 		return 0;
 	snprintf(needle, sizeof(needle), "\"event\":\"%s\"", event);
 	while (getline(&line, &cap, f) > 0)
-		if (strstr(line, needle))
+		if (strstr(line, needle) && (!also || strstr(line, also)))
 			n++;
 	free(line);
 	fclose(f);
 	return n;
+}
+
+static inline long bench_audit_count(const struct bench_collector *c, const char *event)
+{
+	return bench_audit_count_with(c, event, NULL);
 }
 
 /*

@@ -62,23 +62,6 @@ static int64_t marks_last(int fd, long n, long *set)
 	return last;
 }
 
-static long count_lines_with(const struct bench_collector *c, const char *a, const char *b)
-{
-	char *line = NULL;
-	size_t cap = 0;
-	long n = 0;
-	FILE *f = fopen(c->audit, "re");
-
-	if (!f)
-		return 0;
-	while (getline(&line, &cap, f) > 0)
-		if (strstr(line, a) && strstr(line, b))
-			n++;
-	free(line);
-	fclose(f);
-	return n;
-}
-
 static struct storm collector_storm(long napps)
 {
 	struct bench_collector col;
@@ -134,9 +117,9 @@ static struct storm collector_storm(long napps)
 	last = marks_last(fd, napps, &s.started);
 	s.last_ms = last ? (double)(last - t0) / 1e6 : -1;
 	s.crash = bench_audit_count(&col, "crash");
-	s.snapshot = count_lines_with(&col, "\"event\":\"snapshot\"", "\"path\":\"/");
+	s.snapshot = bench_audit_count_with(&col, "snapshot", "\"path\":\"/");
 	s.rescue = bench_audit_count(&col, "rescue");
-	s.rescue_ok = count_lines_with(&col, "\"event\":\"rescue\"", "\"status\":\"ok\"");
+	s.rescue_ok = bench_audit_count_with(&col, "rescue", "\"status\":\"ok\"");
 	s.hwm_kib = bench_status_kib(col.pid, "VmHWM");
 	s.lost = bench_log_has(&col, "dropped") || bench_log_has(&col, "lost");
 	bench_apps_end(&apps);

@@ -11,6 +11,10 @@
  *     answer; the server accepts, receives, answers and keeps the
  *     connection, nothing else. Both wait for the answer the same way
  *     (sched_yield between checks).
+ *   - The collector's side alone, also every tenth app: a process that has
+ *     its dictionary memfd and REGISTER message ready times connect ->
+ *     sendmsg -> the ACK, against the collector and against the minimal
+ *     server; and fg_open() with no collector, the library's local setup.
  *   - The collector's RSS with no registration and with 2,000 (VmRSS from
  *     /proc/PID/status), and its peak (VmHWM).
  *   - Its CPU over 10 idle seconds, with no registration and with 2,000:
@@ -28,6 +32,7 @@
 #include <sys/un.h>
 
 #include "bench_common.h"
+#include "common/proto.h"
 
 #define MAX_APPS 20000
 
@@ -178,6 +183,93 @@ static double base_once(const char *path)
 	return us;
 }
 
+/*
+ * The round trip alone: a fresh process (the collector registers one per
+ * process) with its dictionary memfd and message ready; µs, or -1.
+ */
+static double round_trip_once(const char *path)
+{
+	int p[2];
+	double us = -1;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		bench_die("pipe2", errno);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork", errno);
+	if (pid == 0) {
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
+		uint8_t msg[PROTO_MAX_MSG], reply[PROTO_MAX_MSG];
+		char cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec iov = { .iov_base = msg };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
+		struct cmsghdr *cm;
+		int memfd = fg_memfd_create("roundtrip", 0), len, s;
+		int64_t t0;
+
+		len = proto_encode_register(msg, sizeof(msg), "roundtrip", NULL, 0);
+		if (memfd < 0 || len < 0)
+			_exit(1);
+		iov.iov_len = (size_t)len;
+		memcpy(a.sun_path, path, strlen(path) + 1); /* checked by echo_start */
+		memset(cbuf, 0, sizeof(cbuf));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &memfd, sizeof(int));
+		t0 = bench_now_ns();
+		s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		    sendmsg(s, &mh, MSG_NOSIGNAL) == len && recv(s, reply, sizeof(reply), 0) > 0)
+			us = (double)(bench_now_ns() - t0) / 1000.0;
+		(void)!write(p[1], &us, sizeof(us));
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &us, sizeof(us)) != (ssize_t)sizeof(us))
+		us = -1;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return us;
+}
+
+/* fg_open() where no collector listens: what the library does before any exchange. */
+static double fg_open_once(const char *dir)
+{
+	int p[2];
+	double us = -1;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		bench_die("pipe2", errno);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		bench_die("fork", errno);
+	if (pid == 0) {
+		char sock[160];
+		struct fg_opts o = { .sz = sizeof(o), .app = "alone", .socket_path = sock };
+		int64_t t0;
+
+		snprintf(sock, sizeof(sock), "%s/nobody-listens.sock", dir);
+		t0 = bench_now_ns();
+		if (fg_open(&o))
+			us = (double)(bench_now_ns() - t0) / 1000.0;
+		(void)!write(p[1], &us, sizeof(us));
+		_exit(0);
+	}
+	close(p[1]);
+	if (read(p[0], &us, sizeof(us)) != (ssize_t)sizeof(us))
+		us = -1;
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return us;
+}
+
 /* --- the collector's idle cost ----------------------------------------------------- */
 
 struct idle {
@@ -210,12 +302,15 @@ int main(int argc, char **argv)
 	long napps = env_long("BENCH_APPS", 2000, MAX_APPS);
 	int idle_s = (int)env_long("BENCH_IDLE_S", 10, 3600);
 	struct bench_app_opts o = { .app = "many", .fill_bytes = 1024, .spin = 1 };
-	static double base[MAX_APPS];
+	static double base[MAX_APPS], rt_col[MAX_APPS], rt_echo[MAX_APPS], alone[MAX_APPS];
+	long nrc = 0, nre = 0, nal = 0;
+	struct bench_stats src, sre, sal;
 	struct bench_collector col;
 	struct bench_apps apps;
 	struct bench_stats sr, sb;
 	struct idle idle0, idle1;
-	long rss0, rss1, hwm, i, nb = 0, regs;
+	long rss0, rss1, hwm, i, nb = 0, regs, started;
+	long long cpu0, cpu1;
 	struct echo echo;
 	char conf[256];
 	int err;
@@ -235,6 +330,7 @@ int main(int argc, char **argv)
 	idle0 = idle_window(col.pid, idle_s);
 
 	bench_apps_init(&apps, napps);
+	cpu0 = bench_cpu_ns(col.pid, NULL);
 	for (i = 0; i < napps; i++) {
 		err = bench_app_start(&apps, &o);
 		if (err) {
@@ -247,21 +343,40 @@ int main(int argc, char **argv)
 
 			if (us >= 0)
 				base[nb++] = us;
+			if ((us = round_trip_once(col.sock)) >= 0)
+				rt_col[nrc++] = us;
+			if ((us = round_trip_once(echo.path)) >= 0)
+				rt_echo[nre++] = us;
+			if ((us = fg_open_once(col.dir)) >= 0)
+				alone[nal++] = us;
 		}
 	}
+	cpu1 = bench_cpu_ns(col.pid, NULL);
 	bench_sleep_ms(1000);
-	regs = bench_audit_count(&col, "register");
+	regs = bench_audit_count_with(&col, "register", "\"app\":\"many\"");
 	rss1 = bench_status_kib(col.pid, "VmRSS");
 	idle1 = idle_window(col.pid, idle_s);
 	hwm = bench_status_kib(col.pid, "VmHWM");
 
 	sr = bench_summarize(apps.reg_us, (size_t)apps.n);
 	sb = bench_summarize(base, (size_t)nb);
+	src = bench_summarize(rt_col, (size_t)nrc);
+	sre = bench_summarize(rt_echo, (size_t)nre);
+	sal = bench_summarize(alone, (size_t)nal);
 	printf("| registration (fg_open → fg_registered), %ld apps one after another | median %.0f µs, "
 	       "p99 %.0f µs (%.0f-%.0f, n=%zu) | minimal server (memfd + thread + connect + "
 	       "SCM_RIGHTS + ack): median %.0f µs, p99 %.0f µs (n=%zu) | %.2fx | median ≤ 200 µs |\n",
 	       napps, sr.median, sr.p99, sr.min, sr.max, sr.n, sb.median, sb.p99, sb.n,
 	       sr.median / sb.median);
+	printf("| registration round trip at the collector (connect → REGISTER + memfd → ACK, "
+	       "dictionary ready), among up to %ld registered | median %.0f µs, p99 %.0f µs (%.0f-%.0f, "
+	       "n=%zu) | minimal server, same round trip: median %.0f µs, p99 %.0f µs | %.2fx (+%.0f µs) "
+	       "| — |\n",
+	       napps, src.median, src.p99, src.min, src.max, src.n, sre.median, sre.p99,
+	       src.median / sre.median, src.median - sre.median);
+	printf("| fg_open alone, no collector listening (the library's local setup: dictionary memfd, "
+	       "mapping, writer, thread) | median %.0f µs, p99 %.0f µs (n=%zu) | — | — | — |\n",
+	       sal.median, sal.p99, sal.n);
 	printf("| collector RSS with %ld registrations | %.1f MiB (%.1f KiB per registration above "
 	       "none; peak %.1f MiB) | no registration: %.1f MiB | %.2fx | ≤ 32 MiB + 8 KiB × %ld "
 	       "= %.1f MiB |\n",
@@ -272,11 +387,14 @@ int main(int argc, char **argv)
 	       "%lld wake-ups) | no registration: %lld ticks (%.2f ms, %lld wake-ups) | — | 0 |\n",
 	       idle_s, apps.n, idle1.ticks, idle1.ns / 1e6, idle1.wakeups, idle0.ticks,
 	       idle0.ns / 1e6, idle0.wakeups);
-	fprintf(stderr, "bench_many_apps: %ld register records in the audit log for %ld apps\n", regs,
-		apps.n);
+	fprintf(stderr, "bench_many_apps: %ld register records of the %ld apps in the audit log; the "
+			"collector spent %.1f µs of CPU per registration (its timer ticks "
+			"included)\n",
+		regs, apps.n, (double)(cpu1 - cpu0) / 1000.0 / (double)(apps.n ? apps.n : 1));
+	started = apps.n;
 	bench_apps_end(&apps);
 	kill(echo.pid, SIGKILL);
 	waitpid(echo.pid, NULL, 0);
 	bench_collector_stop(&col);
-	return apps.n == napps && regs == napps ? 0 : 1;
+	return started == napps && regs == napps ? 0 : 1;
 }
