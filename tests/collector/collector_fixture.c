@@ -26,8 +26,6 @@
 #include "framework/test.h"
 #include "helpers/app_data.h"
 
-extern char **environ;
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -701,7 +699,7 @@ bool fx_barrier(struct fx *fx)
 	json_object *rec;
 	bool ok;
 
-	/* Freed by nobody: the fixture keeps a pointer for cleanup until the test ends. */
+	/* Never freed: the fixture keeps it for cleanup, and each test is a process of its own. */
 	if (!ASSERT_NOT_NULL(b, "barrier app"))
 		return false;
 	if (!fx_app_start(fx, b, &spec) || !fx_app_wait(b, FX_WAIT_MS))
