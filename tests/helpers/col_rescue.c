@@ -7,7 +7,7 @@
  *              [--exit N]
  *
  * REPORT (written atomically: a temporary name, then rename) is one JSON
- * object: argv, env (every variable), environ_entries (to spot a variable
+ * object: argv, pid, env (every variable), environ_entries (to spot a variable
  * set twice), uid/euid/suid, gid/egid/sgid, groups, stdin (where fd 0
  * points), fds (the open descriptors), cwd, session_leader,
  * snapshot_readable and snapshot_keys (whether this user can open
@@ -100,6 +100,7 @@ static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fd
 	for (i = 0; i < argc; i++)
 		json_object_array_add(a, json_object_new_string(argv[i]));
 	json_object_object_add(o, "argv", a);
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "env", env_object(&n));
 	/* More entries than names: a variable set twice (the first one wins in getenv). */
 	json_object_object_add(o, "environ_entries", json_object_new_int(n));
