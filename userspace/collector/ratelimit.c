@@ -66,6 +66,9 @@ static void expire(struct rl_app *a, int64_t interval_ms, int64_t now_ms)
 
 	while (i < a->n && a->times[i] <= now_ms - interval_ms)
 		i++;
+	/* Nothing expired: times may still be NULL, which memmove must not get. */
+	if (!i)
+		return;
 	memmove(a->times, a->times + i, (a->n - i) * sizeof(*a->times));
 	a->n -= i;
 }
