@@ -28,6 +28,7 @@ struct fg_snapshot;
 struct conn;
 struct ops;
 struct rescue_queue;
+struct syncer;
 
 struct identity {
 	pid_t pid;
@@ -68,6 +69,7 @@ struct collector {
 	struct monitor *mon;
 	struct audit *audit;
 	int state_dirfd;
+	struct syncer *syncer; /* fsyncs snapshots off the loop (store.c) */
 	/* registry */
 	struct reg **regs;
 	uint32_t reg_buckets;
@@ -124,6 +126,8 @@ const struct identity *server_peer(const struct conn *conn);
 
 /* store.c */
 int store_open(struct collector *c, const char **why);
+/* Waits for every snapshot to be on disk. */
+void store_close(struct collector *c);
 /*
  * Opens STATE_DIR/@top/<uid>/<app>/ for @r's user (created as needed, the
  * <uid> and <app> levels owned by the user, mode 0700, never through a

@@ -289,6 +289,7 @@ cleanup:
 	rescue_free(&c);
 	monitor_close(c.mon);
 	audit_close(c.audit);
+	store_close(&c);
 	if (c.state_dirfd >= 0)
 		close(c.state_dirfd);
 	loop_free(c.loop);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/syncer.h"
 #include "snapshot/snapshot.h"
 
 /* Opens @name under @dirfd as a directory owned by @uid/@gid, creating it. */
@@ -85,7 +86,17 @@ int store_open(struct collector *c, const char **why)
 		return fd;
 	}
 	close(fd);
-	return 0;
+	err = syncer_new(&c->syncer);
+	if (err)
+		*why = "cannot start the fsync thread";
+	return err;
+}
+
+void store_close(struct collector *c)
+{
+	/* Every snapshot written is on disk before we go. */
+	syncer_free(c->syncer);
+	c->syncer = NULL;
 }
 
 int store_open_app_dir(struct collector *c, const char *top, const struct reg *r)
@@ -110,17 +121,24 @@ int store_write_snapshot(struct collector *c, const struct reg *r, const char *i
 			 const struct fg_snapshot *snap, char *path, size_t path_len)
 {
 	char uid_name[16], file[128];
-	int afd, err;
+	int afd, fd, err;
 
 	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)r->id.uid);
 	snprintf(file, sizeof(file), "%s.fgsnap", id);
 	afd = store_open_app_dir(c, "snapshots", r);
 	if (afd < 0)
 		return afd;
-	err = snapshot_write_at(afd, file, snap, r->id.uid, r->id.gid);
-	close(afd);
-	if (err)
+	/*
+	 * Complete and renamed into place now, durable a moment later: the
+	 * two fsyncs (milliseconds of disk flush each) must not stand between
+	 * a death and its rescue, nor hold up the next crash in a storm.
+	 */
+	err = snapshot_write_at_unsynced(afd, file, snap, r->id.uid, r->id.gid, &fd);
+	if (err) {
+		close(afd);
 		return err;
+	}
+	syncer_add(c->syncer, fd, afd);
 	snprintf(path, path_len, "%s/snapshots/%s/%s/%s", c->cfg.state_dir, uid_name, r->app, file);
 	return 0;
 }

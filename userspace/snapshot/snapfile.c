@@ -279,8 +279,13 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, uid_t uid,
-		      gid_t gid)
+/*
+ * Writes @s under a temporary name, then renames it to @name. With @keep_fd
+ * NULL, durably: fsync of the file before the rename, of the directory
+ * after. Otherwise without either fsync, the file left open in *@keep_fd.
+ */
+static int write_at(int dirfd, const char *name, const struct fg_snapshot *s, uid_t uid, gid_t gid,
+		    int *keep_fd)
 {
 	char tmp[512];
 	void *buf = NULL;
@@ -305,28 +310,42 @@ int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, 
 		goto err_unlink;
 	}
 	err = write_all(fd, buf, len);
-	if (!err && fsync(fd) < 0)
+	if (!err && !keep_fd && fsync(fd) < 0)
 		err = -errno;
 	if (err)
 		goto err_unlink;
-	close(fd);
-	fd = -1;
 	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		err = -errno;
 		goto err_unlink;
 	}
+	free(buf);
+	if (keep_fd) {
+		*keep_fd = fd;
+		return 0;
+	}
+	close(fd);
 	/* The rename itself must survive a power cut too. */
 	fsync(dirfd == AT_FDCWD ? -1 : dirfd);
-	free(buf);
 	return 0;
 
 err_unlink:
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 	unlinkat(dirfd, tmp, 0);
 err_buf:
 	free(buf);
 	return err;
+}
+
+int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, uid_t uid,
+		      gid_t gid)
+{
+	return write_at(dirfd, name, s, uid, gid, NULL);
+}
+
+int snapshot_write_at_unsynced(int dirfd, const char *name, const struct fg_snapshot *s,
+			       uid_t uid, gid_t gid, int *fd)
+{
+	return write_at(dirfd, name, s, uid, gid, fd);
 }
 
 struct fg_snapshot *snapshot_read_at(int dirfd, const char *name)

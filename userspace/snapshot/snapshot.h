@@ -51,6 +51,14 @@ struct fg_snapshot *snapshot_decode(const void *buf, size_t len);
  */
 int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, uid_t uid,
 		      gid_t gid);
+/*
+ * The same, complete and atomically in place on return, but without the
+ * fsyncs: the caller gets the open file in *@fd and makes it durable later
+ * (fsync @fd, then @dirfd). Until then a power cut may leave @name empty
+ * or torn, which the reader rejects (header and payload checksums).
+ */
+int snapshot_write_at_unsynced(int dirfd, const char *name, const struct fg_snapshot *s,
+			       uid_t uid, gid_t gid, int *fd);
 /* Reads a .fgsnap file at @dirfd/@name (AT_FDCWD for a path). */
 struct fg_snapshot *snapshot_read_at(int dirfd, const char *name);
 
