@@ -10,6 +10,7 @@
 # V=1 shows the commands.
 
 .DELETE_ON_ERROR:
+.SECONDARY:
 .SUFFIXES:
 
 BUILD    ?= build

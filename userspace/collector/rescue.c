@@ -26,6 +26,7 @@
 #include "collector/ops.h"
 
 #define OUTPUT_MAX 4096
+#define DRAIN_BUDGET (64 * 1024) /* output bytes read per wake-up */
 #define ENV_MAX 24
 
 struct rescue {
@@ -191,23 +192,34 @@ static void rescue_release(void *p)
 
 static void pump_queue(struct collector *c);
 
-static void drain_output(struct rescue *r)
+static void close_output(struct rescue *r)
+{
+	loop_del(r->c->loop, &r->out_w);
+	close(r->out_w.fd);
+	r->out_w.fd = -1;
+}
+
+/*
+ * Reads at most @budget bytes of the command's output: a command that
+ * writes without end must not keep the loop from everything else. The
+ * first OUTPUT_MAX bytes are kept, the rest read and dropped.
+ */
+static void drain_output(struct rescue *r, size_t budget)
 {
 	char buf[4096];
 	ssize_t n;
 
-	while (r->out_w.fd >= 0) {
-		n = read(r->out_w.fd, buf, sizeof(buf));
+	while (r->out_w.fd >= 0 && budget) {
+		n = read(r->out_w.fd, buf, sizeof(buf) < budget ? sizeof(buf) : budget);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n <= 0) {
-			loop_del(r->c->loop, &r->out_w);
-			close(r->out_w.fd);
-			r->out_w.fd = -1;
+			close_output(r);
 			return;
 		}
+		budget -= (size_t)n;
 		if (r->out_len < OUTPUT_MAX) {
 			size_t take = (size_t)n < OUTPUT_MAX - r->out_len ? (size_t)n
 									     : OUTPUT_MAX - r->out_len;
@@ -227,7 +239,10 @@ static void finish(struct rescue *r, int wstatus)
 	const char *status;
 	int code = -1, sig = -1;
 
-	drain_output(r);
+	/* What the command wrote before it ended; a descendant still writing is cut off. */
+	drain_output(r, DRAIN_BUDGET);
+	if (r->out_w.fd >= 0)
+		close_output(r);
 	if (WIFEXITED(wstatus)) {
 		code = WEXITSTATUS(wstatus);
 		status = code == 0 ? "ok" : "failed";
@@ -279,7 +294,7 @@ static void on_exit_pidfd(struct watch *w, uint32_t events)
 static void on_output(struct watch *w, uint32_t events)
 {
 	(void)events;
-	drain_output(w->data);
+	drain_output(w->data, DRAIN_BUDGET);
 }
 
 static void on_timeout(struct watch *w, uint32_t events)
