@@ -190,6 +190,8 @@ FUZZ_SECONDS ?= 600
 fuzz: | $(BUILD)/.deps-ok
 	$(Q)FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz.sh
 
+include mk/install.mk
+
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)

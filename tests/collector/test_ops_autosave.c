@@ -168,7 +168,8 @@ TEST(autosave_survives_a_collector_kill_and_recover_rescues_it)
 	ASSERT_EQ(st, 0, "recover --json");
 	ASSERT_TRUE(strstr(out, "[]") != NULL, "nothing to recover while the process lives");
 	/* Now the process goes too, unseen. */
-	kill(pid, SIGKILL);
+	if (!ASSERT_OK(kill(pid, SIGKILL), "kill the app"))
+		goto out;
 	ops_app_wait(&app);
 	st = ops_run_built(&e, "faultguardctl", list_args, out, sizeof(out));
 	ASSERT_EQ(st, 0, "recover --json");
@@ -193,8 +194,8 @@ TEST(autosave_survives_a_collector_kill_and_recover_rescues_it)
 	ASSERT_NEQ(access(side, F_OK), 0, "with its sidecar");
 	goto out;
 out_app:
-	kill(app.pid, SIGKILL);
-	ops_app_wait(&app);
+	if (kill(app.pid, SIGKILL) == 0)
+		ops_app_wait(&app);
 out:
 	ops_stop(&e);
 }
@@ -222,7 +223,8 @@ TEST(a_failed_recover_keeps_the_autosave)
 	autosave_paths(&e, 0, "unlucky", pid, snap, side, sizeof(snap));
 	ASSERT_TRUE(ops_wait_file(snap, 1), "the autosave appears");
 	ops_signal(&e, SIGKILL);
-	kill(pid, SIGKILL);
+	if (!ASSERT_OK(kill(pid, SIGKILL), "kill the app"))
+		goto out;
 	ops_app_wait(&app);
 	st = ops_run_built(&e, "faultguardctl", run_args, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1, "recover --run exits 1");
