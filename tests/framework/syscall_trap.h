@@ -8,7 +8,8 @@
  * system call into SIGSYS. The SIGSYS handler counts the call, remembers the
  * first number, and makes it fail with -ENOSYS, so the code under test runs
  * on and the count is exact. The filter cannot be removed: call this in a
- * forked child that reports through shared memory and then _exit()s.
+ * forked child that reports through shared memory and ends with
+ * syscall_trap_exit().
  *
  * Header-only so that a test and a benchmark binary can both use it without
  * a shared object file between them.
@@ -26,6 +27,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #if defined(__x86_64__)
 #define SYSCALL_TRAP_ARCH AUDIT_ARCH_X86_64
@@ -79,7 +81,18 @@ static inline int syscall_trap_install(void)
 	syscall_trap_first_nr = -1;
 	return 0;
 }
-#else
+#endif
+
+/*
+ * Ends the filtered child. Not _exit(): before a noreturn call ASan runs
+ * code that makes system calls (sigaltstack), which the filter would trap.
+ */
+static inline void syscall_trap_exit(int code)
+{
+	syscall(SYS_exit_group, code);
+}
+
+#ifndef SYSCALL_TRAP_ARCH
 static inline int syscall_trap_install(void)
 {
 	return -ENOTSUP;

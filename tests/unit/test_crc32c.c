@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * CRC32C: the standard check value, the hardware path (three streams,
- * carry-less joins, the inline pieces the writer uses) against the table
- * path at every length that crosses a block boundary, and the fused copy.
+ * CRC32C: the standard check value, the hardware paths (AVX-512 folding,
+ * three crc32 streams with carry-less joins, the inline pieces the writer
+ * uses) against the table path at every length that crosses a block
+ * boundary, and the fused copy.
  */
 #include <stdlib.h>
 
@@ -43,12 +44,38 @@ TEST(check_value)
 	ASSERT_EQ(crc32c(crc32c(0, "1234", 4), "56789", 5), 0xe3069283u, "continued");
 }
 
+/* Every length 0-2048 at an odd address, and lengths around block boundaries. */
+static void check_against_table(const uint8_t *p, uint8_t *d, const char *path)
+{
+	static const size_t around[] = {64,	  192,		256,	    3 * 256,
+					3 * 8192, 2 * 3 * 8192, 65536 + 64, MAXLEN - 9};
+	size_t i, n, bad = 0;
+
+	for (n = 0; n <= 2048; n++) {
+		bad += crc32c(0x12345678u, p + 3, n) != reference(0x12345678u, p + 3, n);
+		if (bad) {
+			test_fail(__FILE__, __LINE__,
+				  "%s: crc32c differs from the table at length %zu", path, n);
+			return;
+		}
+	}
+	for (i = 0; i < sizeof(around) / sizeof(around[0]); i++)
+		for (n = around[i] - 9; n <= around[i] + 9 && n <= MAXLEN; n++) {
+			uint32_t want = reference(7, p, n);
+
+			memset(d, 0, n + 1);
+			if (!ASSERT_EQ(crc32c(7, p, n), want, path) ||
+			    !ASSERT_EQ(crc32c_copy(7, d + 1, p, n), want, path) ||
+			    !ASSERT_MEMEQ(d + 1, p, n, "crc32c_copy copies") ||
+			    !ASSERT_EQ(d[0], 0, "nothing written before the destination"))
+				return;
+		}
+}
+
 TEST(hw_matches_table_at_every_boundary)
 {
-	uint8_t *p = random_bytes(MAXLEN, 1), *d = malloc(MAXLEN);
-	static const size_t around[] = {0,	  3 * 256,	3 * 3 * 256,
-					3 * 8192, 2 * 3 * 8192, MAXLEN - 8};
-	size_t i, n, bad = 0;
+	uint8_t *p = random_bytes(MAXLEN, 1), *d = malloc(MAXLEN + 1);
+	int fold = crc32c_fold;
 
 	if (!ASSERT_NOT_NULL(p, "malloc") || !ASSERT_NOT_NULL(d, "malloc"))
 		goto out;
@@ -56,20 +83,11 @@ TEST(hw_matches_table_at_every_boundary)
 		test_skip("this CPU lacks SSE4.2 crc32 or PCLMULQDQ: only the table path runs");
 		goto out;
 	}
-	for (n = 0; n <= 2048 && !bad; n++)
-		bad += crc32c(0x12345678u, p + 3, n) != reference(0x12345678u, p + 3, n);
-	ASSERT_EQ(bad, 0, "lengths 0-2048 at an odd address");
-	for (i = 0; i < sizeof(around) / sizeof(around[0]); i++)
-		for (n = around[i] > 9 ? around[i] - 9 : 0; n <= around[i] + 9 && n <= MAXLEN;
-		     n++) {
-			uint32_t want = reference(7, p, n);
-
-			memset(d, 0, n);
-			if (!ASSERT_EQ(crc32c(7, p, n), want, "crc32c") ||
-			    !ASSERT_EQ(crc32c_copy(7, d, p, n), want, "crc32c_copy") ||
-			    !ASSERT_MEMEQ(d, p, n, "crc32c_copy copies"))
-				goto out;
-		}
+	if (fold)
+		check_against_table(p, d, "AVX-512 folding");
+	crc32c_fold = 0;
+	check_against_table(p, d, "three crc32 streams");
+	crc32c_fold = fold;
 out:
 	free(p);
 	free(d);

@@ -137,7 +137,7 @@ TEST(fg_set_makes_no_system_call)
 		r->first_nr = syscall_trap_first_nr;
 		syscall(SYS_getppid);
 		r->calibration = syscall_trap_count - r->during;
-		_exit(0);
+		syscall_trap_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
@@ -195,7 +195,7 @@ TEST(syscall_trap_counts_system_calls)
 		count[1] = syscall(SYS_getppid) == -1 && errno == ENOSYS;
 		(void)!write(1, "x", 0);
 		count[0] = syscall_trap_count;
-		_exit(0);
+		syscall_trap_exit(0);
 	}
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dict/layout.h"
 #include "faultguard.h"
 #include "framework/test.h"
 
@@ -254,7 +255,8 @@ struct wthread {
 	bool group_present[GROUPS_PER_THREAD];
 };
 
-static void *volatile null_page;
+/* Where a self-inflicted SIGSEGV stores: a PROT_NONE page, not NULL (UBSan would stop at NULL). */
+static void *volatile forbidden_page;
 
 static void writer_fail(struct wthread *wt, const char *what, const char *key, int err)
 {
@@ -274,7 +276,7 @@ static inline void step(struct wthread *wt)
 	if (++wt->steps != r->crash_at || wt->t != r->crasher)
 		return;
 	if (r->death == DEATH_SEGV)
-		*(volatile int *)null_page = 1;
+		*(volatile int *)forbidden_page = 1;
 	else if (r->death == DEATH_ABORT)
 		abort();
 }
@@ -427,8 +429,12 @@ static void writer_main(const struct round *r, struct shared *sh, int memfd, int
 	char fdstr[16];
 	int t;
 
-	/* Deaths here are planned: no core dumps. */
+	/* Deaths here are planned: no core dumps, and no sanitizer turning SIGSEGV into exit(1). */
 	prctl(PR_SET_DUMPABLE, 0);
+	signal(SIGSEGV, SIG_DFL);
+	forbidden_page = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (forbidden_page == MAP_FAILED)
+		_exit(3);
 	snprintf(fdstr, sizeof(fdstr), "%d", memfd);
 	setenv("FAULTGUARD_FD", fdstr, 1);
 	w.sh = sh;
@@ -494,6 +500,48 @@ static void describe(char *buf, size_t len, const uint8_t *v, size_t n, unsigned
 		 h.flags & FLAG_DRAFT ? ", an uncommitted draft" : "");
 }
 
+/*
+ * After a failure: every slot bound to the key, with both versions, and
+ * the commit words, read raw from the memfd (the layout is dict/layout.h).
+ */
+static void dump_key(const struct lane *l, unsigned kid)
+{
+	const char *name = names[kid];
+	size_t klen = strlen(name);
+	struct dict_header h;
+	uint64_t c[4];
+	uint32_t i;
+
+	if (pread(l->memfd, &h, sizeof(h), DICT_HDR_COPY_OFF(0)) != sizeof(h) ||
+	    pread(l->memfd, c, sizeof(c), DICT_COMMIT_OFF) != sizeof(c))
+		return;
+	fprintf(stderr, "    commit words: txn %" PRIu64 " check %s, txn %" PRIu64 " check %s\n",
+		c[0], c[1] == ~c[0] ? "ok" : "BAD", c[2], c[3] == ~c[2] ? "ok" : "BAD");
+	for (i = 0; i < h.slot_count && i < (1u << 22); i++) {
+		struct dict_slot sl;
+		char key[256];
+		int v;
+
+		if (pread(l->memfd, &sl, sizeof(sl),
+			  (off_t)(h.slot_off + (uint64_t)i * sizeof(sl))) != sizeof(sl) ||
+		    sl.key_len != klen)
+			continue;
+		if (klen <= DICT_KEY_INLINE)
+			memcpy(key, sl.key_inl, klen);
+		else if (pread(l->memfd, key, klen, (off_t)(h.arena_off + sl.key_off)) !=
+			 (ssize_t)klen)
+			continue;
+		if (memcmp(key, name, klen))
+			continue;
+		fprintf(stderr, "    slot %u: state %u\n", i, (unsigned)sl.state);
+		for (v = 0; v < 2; v++)
+			fprintf(stderr,
+				"      ver[%d]: gen %" PRIu64 " txn %" PRIu64 " len %u crc %08x\n",
+				v, (uint64_t)sl.ver[v].gen, sl.ver[v].txn, sl.ver[v].len,
+				sl.ver[v].crc);
+	}
+}
+
 static void fail_key(struct lane *l, unsigned kid, const struct prog *p, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -513,40 +561,49 @@ static void fail_key(struct lane *l, unsigned kid, const struct prog *p, const c
 		l->seed, l->id, l->round, l->r->threads, death_name[l->r->death], l->r->crash_at,
 		l->r->kill_us, names[kid], msg, OP_KIND(done) == OP_DEL ? "del" : "set",
 		OP_SEQ(done), OP_KIND(inflight) == OP_DEL ? "del" : "set", OP_SEQ(inflight));
+	dump_key(l, kid);
+}
+
+/* Which states a key's content is consistent with: after the last returned operation, after the one
+ * in flight. */
+#define AFTER_DONE 1
+#define AFTER_INFLIGHT 2
+
+/* Whether @v/@n (NULL when absent) is what operation @op leaves: its value, or nothing. */
+static bool leaves(struct lane *l, unsigned kid, uint64_t op, const void *v, size_t n)
+{
+	if (!op || OP_KIND(op) == OP_DEL)
+		return !v;
+	return v && make_value(l->expect, kid, OP_SEQ(op), 0) == n && memcmp(v, l->expect, n) == 0;
 }
 
 /*
- * Checks one key against its progress words. Returns the sequence number
- * it holds (0 when absent), or -1 after reporting a failure.
+ * Checks one key against its progress words. Returns AFTER_DONE and/or
+ * AFTER_INFLIGHT, the states its content matches (both when they look the
+ * same, e.g. two empty values), or -1 after reporting a failure. *present
+ * says whether the key is in the snapshot.
  */
-static int64_t check_key(struct lane *l, const struct fg_snapshot *s, unsigned kid,
-			 const struct prog *p)
+static int check_key(struct lane *l, const struct fg_snapshot *s, unsigned kid,
+		     const struct prog *p, bool *present)
 {
 	uint64_t done = atomic_load(&p->done), inflight = atomic_load(&p->inflight);
-	uint64_t cand[2];
-	int ncand = 0, i;
-	bool may_be_absent;
-	const void *v;
-	size_t n;
+	const void *v = NULL;
+	size_t n = 0;
 	char why[256];
+	int ok = 0;
 
-	may_be_absent = done == 0 || OP_KIND(done) == OP_DEL ||
-			(inflight != done && OP_KIND(inflight) == OP_DEL);
-	if (done && OP_KIND(done) == OP_SET)
-		cand[ncand++] = OP_SEQ(done);
-	if (inflight != done && OP_KIND(inflight) == OP_SET)
-		cand[ncand++] = OP_SEQ(inflight);
-	if (fg_snapshot_get(s, names[kid], &v, &n) != 0) {
-		if (may_be_absent)
-			return 0;
+	if (fg_snapshot_get(s, names[kid], &v, &n) != 0)
+		v = NULL;
+	*present = v != NULL;
+	if (leaves(l, kid, done, v, n))
+		ok |= AFTER_DONE;
+	if (inflight != done && leaves(l, kid, inflight, v, n))
+		ok |= AFTER_INFLIGHT;
+	if (ok)
+		return ok;
+	if (!v) {
 		fail_key(l, kid, p, "absent, but its last operation that returned was a set");
 		return -1;
-	}
-	for (i = 0; i < ncand; i++) {
-		size_t want = make_value(l->expect, kid, cand[i], 0);
-
-		if (want == n && memcmp(v, l->expect, n) == 0)
-			return (int64_t)cand[i];
 	}
 	describe(why, sizeof(why), v, n, kid);
 	fail_key(l, kid, p,
@@ -578,34 +635,40 @@ static int check_dictionary(struct lane *l)
 	}
 	for (t = 0; t < r->threads; t++) {
 		for (j = 0; j < r->nkeys; j++) {
-			int64_t got =
-			    check_key(l, s, kid_single(t, j), &l->sh->key[kid_single(t, j)]);
+			unsigned kid = kid_single(t, j);
+			bool present;
 
-			bad += got < 0;
-			expected_entries += got > 0;
+			bad += check_key(l, s, kid, &l->sh->key[kid], &present) < 0;
+			expected_entries += present;
 		}
+		/* A transaction: all four keys in the state after one and the same operation. */
 		for (g = 0; g < r->ngroups; g++) {
 			const struct prog *p = &l->sh->group[t][g];
-			int64_t first = 0;
+			int common = AFTER_DONE | AFTER_INFLIGHT;
 
 			for (m = 0; m < GROUP_KEYS; m++) {
-				int64_t got = check_key(l, s, kid_member(t, g, m), p);
+				bool present;
+				int got = check_key(l, s, kid_member(t, g, m), p, &present);
 
 				if (got < 0) {
 					bad++;
 					break;
 				}
-				if (m > 0 && got != first) {
-					fail_key(l, kid_member(t, g, m), p,
-						 "transaction torn: this key holds seq %" PRId64
-						 ", the group's first key seq %" PRId64
-						 " (0 = absent)",
-						 got, first);
+				expected_entries += present;
+				if (!(common & got)) {
+					fail_key(
+					    l, kid_member(t, g, m), p,
+					    "transaction torn: this key is in the state after "
+					    "the %s operation, the group's first keys after the "
+					    "%s one",
+					    got & AFTER_DONE ? "last returned" : "in-flight",
+					    common & AFTER_DONE ? "last returned" : "in-flight");
+					fprintf(stderr, "    the group's first key:\n");
+					dump_key(l, kid_member(t, g, 0));
 					bad++;
 					break;
 				}
-				first = got;
-				expected_entries += got > 0;
+				common &= got;
 			}
 		}
 	}
@@ -667,13 +730,16 @@ static bool wait_death(int fd, int ms)
 static bool in_flight(struct shared *sh)
 {
 	size_t i;
+	int t, g;
 
 	for (i = 0; i < MAX_KIDS; i++)
 		if (atomic_load(&sh->key[i].inflight) != atomic_load(&sh->key[i].done))
 			return true;
-	for (i = 0; i < MAX_THREADS * GROUPS_PER_THREAD; i++)
-		if (atomic_load(&sh->group[0][i].inflight) != atomic_load(&sh->group[0][i].done))
-			return true;
+	for (t = 0; t < MAX_THREADS; t++)
+		for (g = 0; g < GROUPS_PER_THREAD; g++)
+			if (atomic_load(&sh->group[t][g].inflight) !=
+			    atomic_load(&sh->group[t][g].done))
+				return true;
 	return false;
 }
 

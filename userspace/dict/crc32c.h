@@ -29,6 +29,11 @@ uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
 
 /* 1 when the CPU has SSE4.2 crc32 and PCLMULQDQ (known before main runs). */
 extern int crc32c_hw;
+/*
+ * 1 when it also has AVX-512F and VPCLMULQDQ: crc32c and crc32c_copy fold
+ * 64-byte blocks. Tests clear it (and crc32c_hw) to check the other paths.
+ */
+extern int crc32c_fold;
 
 #define CRC32C_SHIFT_MIN 8
 #define CRC32C_SHIFT_MAX 64
