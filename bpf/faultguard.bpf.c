@@ -28,6 +28,10 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define SIGFPE 8
 #define SIGKILL 9
 #define SIGSEGV 11
+#define SIGCHLD 17
+#define SIGCONT 18
+#define SIGURG 23
+#define SIGWINCH 28
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -53,6 +57,16 @@ __u64 lost_events = 0;
 static __always_inline int is_watched(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&watched, &tgid) != NULL;
+}
+
+/*
+ * Signals whose default action is to ignore them can never end a process.
+ * SIGCHLD alone goes out on every exit on the host: checking the number
+ * first keeps those from costing a map lookup.
+ */
+static __always_inline int can_kill(int sig)
+{
+	return sig != SIGCHLD && sig != SIGCONT && sig != SIGURG && sig != SIGWINCH;
 }
 
 static __always_inline int is_fault(int sig)
@@ -83,11 +97,14 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 	     int group, int result)
 {
 	struct fg_cause c = {}, *old;
-	__u32 tgid = BPF_CORE_READ(task, tgid);
+	__u32 tgid;
 
-	if (!is_watched(tgid))
+	/* The cheap tests first: this runs for every signal on the host. */
+	if (!can_kill(sig) ||
+	    (result != TRACE_SIGNAL_DELIVERED && result != TRACE_SIGNAL_ALREADY_PENDING))
 		return 0;
-	if (result != TRACE_SIGNAL_DELIVERED && result != TRACE_SIGNAL_ALREADY_PENDING)
+	tgid = BPF_CORE_READ(task, tgid);
+	if (!is_watched(tgid))
 		return 0;
 	old = bpf_map_lookup_elem(&causes, &tgid);
 	if (old)
@@ -113,7 +130,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct fg_cause c = {}, *old;
 
-	if (!is_watched(tgid))
+	if (!can_kill(sig) || !is_watched(tgid))
 		return 0;
 	old = bpf_map_lookup_elem(&causes, &tgid);
 	if (old && (old->flags & FG_EVF_HAVE_SIGNAL)) {
