@@ -221,6 +221,29 @@ void autosave_reschedule(struct collector *c)
 				  : 0;
 }
 
+/* Forgets the registrations that ended without autosave_forget (a crash whose snapshot failed). */
+static void prune_known(struct collector *c)
+{
+	struct autosave *a = c->ops->autosave;
+	uint32_t b;
+
+	for (b = 0; b < KNOWN_BUCKETS; b++) {
+		struct known **pp = &a->known[b];
+
+		while (*pp) {
+			struct known *k = *pp;
+			struct reg *r = registry_find(c, k->pid);
+
+			if (r && r->registered_ms == k->registered_ms) {
+				pp = &k->next;
+				continue;
+			}
+			*pp = k->next;
+			free(k);
+		}
+	}
+}
+
 void autosave_tick(struct collector *c)
 {
 	struct autosave *a = c->ops->autosave;
@@ -233,6 +256,7 @@ void autosave_tick(struct collector *c)
 			autosave_reschedule(c);
 		if (now < a->next_pass_ms)
 			return;
+		prune_known(c);
 		a->in_pass = 1;
 		a->cursor = 0;
 		a->complained = 0;
