@@ -54,8 +54,28 @@ struct {
 
 __u64 lost_events = 0;
 
+/*
+ * One bit per possible tgid (PID_MAX_LIMIT, 4M on 64-bit: 512 KiB), set by
+ * the collector for every tgid it puts in `watched` and cleared after it
+ * takes it out; BPF only reads it. A hash lookup costs the host's every
+ * exit, exec and signal a few hundred ns (a random bucket: cache and TLB
+ * misses); a clear bit is a certain "no" from one load, and neighbouring
+ * pids share a cache line. A set bit is confirmed in `watched`.
+ */
+#define WATCHED_WORDS (4194304 / 64) /* a power of two */
+__u64 watched_bits[WATCHED_WORDS] = {};
+
 static __always_inline int is_watched(__u32 tgid)
 {
+	__u32 w = tgid / 64;
+
+	if (tgid < WATCHED_WORDS * 64) {
+		/* Keeps clang from dropping the mask the verifier needs as the bound. */
+		barrier_var(w);
+		w &= WATCHED_WORDS - 1;
+		if (!(watched_bits[w] & (1ull << (tgid % 64))))
+			return 0;
+	}
 	return bpf_map_lookup_elem(&watched, &tgid) != NULL;
 }
 

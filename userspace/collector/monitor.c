@@ -108,10 +108,34 @@ int monitor_consume(struct monitor *m)
 	return ring_buffer__consume(m->rb);
 }
 
+/*
+ * The BPF side's pre-filter (watched_bits, mapped with .bss): a tgid's bit
+ * is set before it enters `watched` and cleared after it leaves, so a
+ * clear bit always means "not watched". We are its only writer.
+ */
+static void watched_bit(struct monitor *m, uint32_t tgid, int on)
+{
+	__u64 *word, bit = 1ull << (tgid % 64);
+
+	if (tgid / 64 >= sizeof(m->skel->bss->watched_bits) / sizeof(uint64_t))
+		return; /* beyond the bitmap, BPF always asks the map */
+	word = &m->skel->bss->watched_bits[tgid / 64];
+	if (on)
+		__atomic_or_fetch(word, bit, __ATOMIC_SEQ_CST);
+	else
+		__atomic_and_fetch(word, ~bit, __ATOMIC_SEQ_CST);
+}
+
 int monitor_watch(struct monitor *m, uint32_t tgid, uint64_t start_boottime)
 {
-	return bpf_map__update_elem(m->skel->maps.watched, &tgid, sizeof(tgid), &start_boottime,
-				    sizeof(start_boottime), BPF_ANY);
+	int err;
+
+	watched_bit(m, tgid, 1);
+	err = bpf_map__update_elem(m->skel->maps.watched, &tgid, sizeof(tgid), &start_boottime,
+				   sizeof(start_boottime), BPF_ANY);
+	if (err)
+		watched_bit(m, tgid, 0);
+	return err;
 }
 
 int monitor_unwatch(struct monitor *m, uint32_t tgid)
@@ -119,7 +143,11 @@ int monitor_unwatch(struct monitor *m, uint32_t tgid)
 	int err = bpf_map__delete_elem(m->skel->maps.watched, &tgid, sizeof(tgid), 0);
 
 	/* The BPF program removes a tgid itself when the process exits or execs. */
-	return err == -ENOENT ? 0 : err;
+	if (err == -ENOENT)
+		err = 0;
+	if (!err)
+		watched_bit(m, tgid, 0);
+	return err;
 }
 
 uint64_t monitor_lost(const struct monitor *m)
