@@ -268,7 +268,7 @@ version_crc_fill(const struct dict_version_tag *tag, uint8_t *dst, const void *v
 {
 	uint32_t t;
 
-	if (hw && len <= DICT_VAL_INLINE) {
+	if (hw && len && len <= DICT_VAL_INLINE) {
 		t = crc32c_raw_update_short(~0u, NULL, (const uint8_t *)tag, sizeof(*tag));
 		if (len < CRC32C_SHIFT_MIN)
 			return ~crc32c_raw_update_short(t, dst, val, len);
@@ -278,6 +278,7 @@ version_crc_fill(const struct dict_version_tag *tag, uint8_t *dst, const void *v
 		t = ~crc32c_raw_update_short(~0u, NULL, (const uint8_t *)tag, sizeof(*tag));
 	else
 		t = crc32c(0, tag, sizeof(*tag));
+	/* An empty value may come as NULL: no pointer arithmetic on it. */
 	return len ? crc32c_copy(t, dst, val, len) : t;
 }
 
