@@ -234,7 +234,9 @@ static void prune_known(struct collector *c)
 			struct known *k = *pp;
 			struct reg *r = registry_find(c, k->pid);
 
-			if (r && r->registered_ms == k->registered_ms) {
+			while (r && r->registered_ms != k->registered_ms)
+				r = registry_next(c, k->pid, r);
+			if (r) {
 				pp = &k->next;
 				continue;
 			}

@@ -94,11 +94,22 @@ struct collector {
 /* registry.c */
 int registry_init(struct collector *c);
 void registry_free(struct collector *c);
+/*
+ * A process may register several dictionaries: registry_find() gives the
+ * first registration of @pid, registry_next() the one after @prev.
+ */
 struct reg *registry_find(struct collector *c, pid_t pid);
-/* Takes ownership of @memfd, @pidfd and @argv on success. */
+struct reg *registry_next(struct collector *c, pid_t pid, const struct reg *prev);
+int registry_contains(struct collector *c, const struct reg *r);
+/*
+ * Takes ownership of @memfd, @pidfd and @argv on success and points *out at
+ * the registration. A client that re-registers a dictionary whose previous
+ * connection dropped takes that registration over (its fds and argv are
+ * then released here) instead of creating a second one, and returns 1.
+ */
 int registry_add(struct collector *c, const struct identity *id, int pidfd, int memfd,
 		 uint64_t size, const char *app, char **argv, uint32_t flags, struct conn *conn,
-		 const char **why);
+		 struct reg **out, const char **why);
 /* Removes @r from every index and frees it (fds closed, BPF unwatched). */
 void registry_remove(struct collector *c, struct reg *r);
 /* Counts of live registrations and connections per uid, for the limits. */
@@ -109,6 +120,8 @@ int uid_conns_add(struct collector *c, uid_t uid, int delta);
 void ending_on_event(const struct fg_event *e, void *ctx);
 void ending_on_close(struct collector *c, struct reg *r);
 void ending_on_hangup(struct collector *c, struct reg *r);
+/* Records that @r's client hung up while its process lived (it came back since). */
+void ending_note_hangup(struct collector *c, const struct reg *r);
 void ending_tick(struct collector *c);
 
 /* server.c */

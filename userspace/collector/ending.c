@@ -30,7 +30,8 @@
 #include "faultguard.h"
 #include "snapshot/snapshot.h"
 
-static void unregister(struct collector *c, struct reg *r, const char *reason, int exit_code)
+static void audit_unregister(struct collector *c, const struct reg *r, const char *reason,
+			     int exit_code)
 {
 	json_object *rec = audit_record("unregister");
 
@@ -41,8 +42,18 @@ static void unregister(struct collector *c, struct reg *r, const char *reason, i
 	if (exit_code > 0)
 		json_object_object_add(rec, "exit_code", json_object_new_int(exit_code));
 	audit_emit(c->audit, rec);
+}
+
+static void unregister(struct collector *c, struct reg *r, const char *reason, int exit_code)
+{
+	audit_unregister(c, r, reason, exit_code);
 	ops_registration_ended(c, r);
 	registry_remove(c, r);
+}
+
+void ending_note_hangup(struct collector *c, const struct reg *r)
+{
+	audit_unregister(c, r, "hangup", -1);
 }
 
 void ending_on_close(struct collector *c, struct reg *r)
@@ -59,12 +70,9 @@ static int process_alive(const struct reg *r)
 
 void ending_on_hangup(struct collector *c, struct reg *r)
 {
-	pid_t pid = r->id.pid;
-
 	/* An exit record already queued explains the hang-up. */
 	monitor_consume(c->mon);
-	r = registry_find(c, pid);
-	if (!r || r->hangup_deadline)
+	if (!registry_contains(c, r) || r->hangup_deadline || r->conn)
 		return;
 	r->hangup_deadline = mono_ms() + HANGUP_GRACE_MS;
 	r->hup_next = c->hungup;
@@ -224,43 +232,53 @@ static void crash(struct collector *c, struct reg *r, const struct fg_event *e)
 		rescue_start(c, req);
 }
 
+/* Ends registration @r of the process the record @e is about. */
+static void end_one(struct collector *c, struct reg *r, const struct fg_event *e)
+{
+	int sig = e->exit_code & 0x7f, status = (e->exit_code >> 8) & 0xff;
+
+	if (e->kind == FG_EV_EXEC)
+		unregister(c, r, "exec", -1);
+	else if (dict_fd_closed(r->memfd))
+		unregister(c, r, "close", -1);
+	else if (!sig && (status == 0 || (r->flags & FG_RESCUE_SIGNAL_ONLY)))
+		unregister(c, r, "exit", status);
+	else
+		crash(c, r, e);
+}
+
+/* The next registration of @pid that @e is about (not a predecessor's, after pid reuse). */
+static struct reg *next_of(struct collector *c, const struct fg_event *e, struct reg *prev)
+{
+	long tick_ns = 1000000000L / sysconf(_SC_CLK_TCK);
+	struct reg *r = prev;
+
+	while ((r = registry_next(c, (pid_t)e->tgid, r)))
+		if (!e->start_boottime || !r->id.start_ticks ||
+		    e->start_boottime / (uint64_t)tick_ns == r->id.start_ticks)
+			return r;
+	return NULL;
+}
+
 void ending_on_event(const struct fg_event *e, void *ctx)
 {
 	struct collector *c = ctx;
-	pid_t pid = (pid_t)e->tgid;
-	struct reg *r = registry_find(c, pid);
-	long tick_ns = 1000000000L / sysconf(_SC_CLK_TCK);
-	int sig, status;
+	struct reg *r = next_of(c, e, NULL);
 
 	if (c->cfg.verbose)
 		fprintf(stderr, "faultguardd: %s pid %u exit_code 0x%x signal %u si_code %d flags 0x%x%s\n",
 			e->kind == FG_EV_EXEC ? "exec" : "exit", e->tgid, e->exit_code, e->signal,
 			e->si_code, e->flags, r ? "" : " (not registered)");
-	if (!r)
-		return;
-	/* A record of an earlier process that had this pid (pid reuse). */
-	if (e->start_boottime && r->id.start_ticks &&
-	    e->start_boottime / (uint64_t)tick_ns != r->id.start_ticks)
-		return;
-	/* A CLOSE sent just before the death is already in the socket. */
-	if (r->conn)
-		server_drain(c, r->conn);
-	r = registry_find(c, pid);
-	if (!r)
-		return;
-	if (e->kind == FG_EV_EXEC) {
-		unregister(c, r, "exec", -1);
-		return;
+	/* A CLOSE sent just before the death is already in the sockets. */
+	while (r) {
+		/* Draining may end @r (a CLOSE), never another registration. */
+		struct reg *next = next_of(c, e, r);
+
+		if (r->conn)
+			server_drain(c, r->conn);
+		r = next;
 	}
-	if (dict_fd_closed(r->memfd)) {
-		unregister(c, r, "close", -1);
-		return;
-	}
-	sig = e->exit_code & 0x7f;
-	status = (e->exit_code >> 8) & 0xff;
-	if (!sig && (status == 0 || (r->flags & FG_RESCUE_SIGNAL_ONLY))) {
-		unregister(c, r, "exit", status);
-		return;
-	}
-	crash(c, r, e);
+	/* Each registration ends once; ending one removes it, so start over each time. */
+	while ((r = next_of(c, e, NULL)))
+		end_one(c, r, e);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "collector/collector.h"
@@ -103,28 +104,84 @@ void registry_free(struct collector *c)
 	c->uid_counts = NULL;
 }
 
-struct reg *registry_find(struct collector *c, pid_t pid)
+struct reg *registry_next(struct collector *c, pid_t pid, const struct reg *prev)
 {
-	struct reg *r;
+	struct reg *r = prev ? prev->hash_next : c->regs[(uint32_t)pid % c->reg_buckets];
 
-	for (r = c->regs[(uint32_t)pid % c->reg_buckets]; r; r = r->hash_next)
+	for (; r; r = r->hash_next)
 		if (r->id.pid == pid)
 			return r;
 	return NULL;
 }
 
+struct reg *registry_find(struct collector *c, pid_t pid)
+{
+	return registry_next(c, pid, NULL);
+}
+
+int registry_contains(struct collector *c, const struct reg *r)
+{
+	const struct reg *x;
+
+	for (x = registry_find(c, r->id.pid); x; x = registry_next(c, r->id.pid, x))
+		if (x == r)
+			return 1;
+	return 0;
+}
+
+static int same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino &&
+	       sa.st_dev == sb.st_dev;
+}
+
+static void hungup_unlink(struct collector *c, struct reg *r);
+
+/* The registration of @memfd's dictionary by @id's process, if there is one. */
+static struct reg *find_dict(struct collector *c, const struct identity *id, int memfd)
+{
+	struct reg *r;
+
+	for (r = registry_find(c, id->pid); r; r = registry_next(c, id->pid, r))
+		if (r->id.start_ticks == id->start_ticks && same_file(r->memfd, memfd))
+			return r;
+	return NULL;
+}
+
+/* The client came back after its connection dropped: same process, same dictionary. */
+static void take_over(struct collector *c, struct reg *r, int pidfd, int memfd, char **argv,
+		      struct conn *conn)
+{
+	if (r->hangup_deadline) {
+		hungup_unlink(c, r);
+		r->hangup_deadline = 0;
+	}
+	r->conn = conn;
+	close(pidfd);
+	close(memfd);
+	free_argv(argv);
+}
+
 int registry_add(struct collector *c, const struct identity *id, int pidfd, int memfd,
 		 uint64_t size, const char *app, char **argv, uint32_t flags, struct conn *conn,
-		 const char **why)
+		 struct reg **out, const char **why)
 {
 	struct uid_count *u;
 	struct reg *r;
 	uint32_t b;
 	int err;
 
-	if (registry_find(c, id->pid)) {
-		*why = "this process is already registered";
-		return -EEXIST;
+	r = find_dict(c, id, memfd);
+	if (r) {
+		if (r->conn) {
+			*why = "this dictionary is already registered";
+			return -EEXIST;
+		}
+		take_over(c, r, pidfd, memfd, argv, conn);
+		*out = r;
+		return 1;
 	}
 	u = uid_slot(c, id->uid, 1);
 	if (!u) {
@@ -161,6 +218,7 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 	u->regs++;
 	c->nregs++;
 	c->stats.registrations_total++;
+	*out = r;
 	return 0;
 }
 
@@ -191,7 +249,9 @@ void registry_remove(struct collector *c, struct reg *r)
 	if (u && u->regs)
 		u->regs--;
 	c->nregs--;
-	monitor_unwatch(c->mon, (uint32_t)r->id.pid);
+	/* The BPF map holds the tgid once, for all of its registrations. */
+	if (!registry_find(c, r->id.pid))
+		monitor_unwatch(c->mon, (uint32_t)r->id.pid);
 	if (r->conn)
 		server_conn_forget_reg(r->conn);
 	if (r->pidfd >= 0)

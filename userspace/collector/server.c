@@ -311,13 +311,15 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 		return;
 	}
 	err = registry_add(c, &cn->id, cn->pidfd, fds[0], (uint64_t)size, m->app, m->argv,
-			   m->flags, cn, &why);
-	if (err) {
+			   m->flags, cn, &cn->reg, &why);
+	if (err < 0) {
 		reject(cn, err, why);
 		return;
 	}
+	/* Back after a hang-up: protected all along, but the hang-up is on record. */
+	if (err == 1)
+		ending_note_hangup(c, cn->reg);
 	/* The registration owns them now. */
-	cn->reg = registry_find(c, cn->id.pid);
 	cn->pidfd = -1;
 	fds[0] = -1;
 	m->argv = NULL;
