@@ -19,16 +19,44 @@
 #include "common/timefmt.h"
 #include "dict/dict.h"
 
-static void send_text(struct conn *cn, const char *text)
-{
-	uint8_t buf[PROTO_MAX_MSG];
-	int len = proto_encode_text(buf, sizeof(buf), PROTO_TEXT, text, strlen(text));
+/*
+ * JSON answers travel as lines, as many per PROTO_TEXT packet as fit: a long
+ * list then takes a few dozen packets, not one per crash.
+ */
+struct lines {
+	struct conn *cn;
+	size_t len;
+	char buf[PROTO_TEXT_MAX];
+};
 
+static void lines_flush(struct lines *l)
+{
+	static uint8_t pkt[PROTO_MAX_MSG];
+	int len;
+
+	if (!l->len)
+		return;
+	len = proto_encode_text(pkt, sizeof(pkt), PROTO_TEXT, l->buf, l->len);
 	if (len > 0)
-		server_send(cn, buf, (size_t)len);
+		server_send(l->cn, pkt, (size_t)len);
+	l->len = 0;
 }
 
-static void status_one(struct conn *cn, const struct reg *r)
+static void lines_add(struct lines *l, const char *line)
+{
+	size_t n = strlen(line);
+
+	/* A line longer than a packet cannot be sent whole: it is left out. */
+	if (n + 1 > sizeof(l->buf))
+		return;
+	if (l->len + n + 1 > sizeof(l->buf))
+		lines_flush(l);
+	memcpy(l->buf + l->len, line, n);
+	l->buf[l->len + n] = '\n';
+	l->len += n + 1;
+}
+
+static void status_one(struct lines *out, const struct reg *r)
 {
 	json_object *o = json_object_new_object();
 	char when[TIME_RFC3339_LEN];
@@ -45,13 +73,13 @@ static void status_one(struct conn *cn, const struct reg *r)
 	json_object_object_add(o, "capacity", json_object_new_int64((int64_t)r->dict_size));
 	json_object_object_add(o, "registered", json_object_new_string(when));
 	json_object_object_add(o, "rescue_argv", audit_argv(r->argv));
-	send_text(cn, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	lines_add(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 }
 
-static void answer_status(struct collector *c, struct conn *cn)
+static void answer_status(struct collector *c, struct lines *out)
 {
-	const struct identity *who = server_peer(cn);
+	const struct identity *who = server_peer(out->cn);
 	uint32_t b;
 
 	for (b = 0; b < c->reg_buckets; b++) {
@@ -59,7 +87,7 @@ static void answer_status(struct collector *c, struct conn *cn)
 
 		for (r = c->regs[b]; r; r = r->hash_next)
 			if (who->uid == 0 || who->uid == r->id.uid)
-				status_one(cn, r);
+				status_one(out, r);
 	}
 }
 
@@ -70,9 +98,9 @@ static long visible_uid(const struct conn *cn)
 	return who->uid == 0 ? AUDITLOG_ANY_UID : (long)who->uid;
 }
 
-static void answer_list(struct collector *c, struct conn *cn)
+static void answer_list(struct collector *c, struct lines *out)
 {
-	struct crash_filter f = { .uid = visible_uid(cn) };
+	struct crash_filter f = { .uid = visible_uid(out->cn) };
 	struct crash_summary *v = NULL;
 	size_t i, n = 0;
 
@@ -81,22 +109,22 @@ static void answer_list(struct collector *c, struct conn *cn)
 	for (i = 0; i < n; i++) {
 		json_object *o = crash_summary_json(&v[i]);
 
-		send_text(cn, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		lines_add(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}
 	free(v);
 }
 
-static void answer_show(struct collector *c, struct conn *cn, const char *id)
+static void answer_show(struct collector *c, struct lines *out, const char *id)
 {
 	json_object *recs;
 	size_t i;
 
-	if (auditlog_crash_records(c->cfg.audit_log, id, visible_uid(cn), &recs))
+	if (auditlog_crash_records(c->cfg.audit_log, id, visible_uid(out->cn), &recs))
 		return;
 	for (i = 0; i < json_object_array_length(recs); i++)
-		send_text(cn, json_object_to_json_string_ext(json_object_array_get_idx(recs, i),
-							     JSON_C_TO_STRING_PLAIN));
+		lines_add(out, json_object_to_json_string_ext(json_object_array_get_idx(recs, i),
+							      JSON_C_TO_STRING_PLAIN));
 	json_object_put(recs);
 }
 
@@ -125,18 +153,22 @@ static void answer_metrics(struct collector *c, struct conn *cn)
 
 void query_answer(struct collector *c, struct conn *cn, const char *what)
 {
+	static struct lines out;
 	int known = 1;
 
+	out.cn = cn;
+	out.len = 0;
 	if (what && !strcmp(what, "status"))
-		answer_status(c, cn);
+		answer_status(c, &out);
 	else if (what && !strcmp(what, "list"))
-		answer_list(c, cn);
+		answer_list(c, &out);
 	else if (what && !strncmp(what, "show ", 5))
-		answer_show(c, cn, what + 5);
+		answer_show(c, &out, what + 5);
 	else if (what && !strcmp(what, "metrics"))
 		answer_metrics(c, cn);
 	else
 		known = 0;
+	lines_flush(&out);
 	if (known) {
 		uint8_t buf[64];
 		int len = proto_encode_simple(buf, sizeof(buf), PROTO_END);

@@ -85,3 +85,40 @@ out:
 	close(s);
 	return rc;
 }
+
+struct per_line {
+	int (*fn)(const char *line, void *arg);
+	void *arg;
+};
+
+static int split_lines(const char *text, void *arg)
+{
+	struct per_line *pl = arg;
+	char line[PROTO_TEXT_MAX + 1];
+	const char *p = text, *nl;
+	int rc;
+
+	while (*p) {
+		size_t n;
+
+		nl = strchr(p, '\n');
+		n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n && n < sizeof(line)) {
+			memcpy(line, p, n);
+			line[n] = '\0';
+			rc = pl->fn(line, pl->arg);
+			if (rc)
+				return rc;
+		}
+		p += n + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+int ctl_ask_collector_lines(const char *socket_path, const char *what,
+			    int (*fn)(const char *line, void *arg), void *arg)
+{
+	struct per_line pl = { .fn = fn, .arg = arg };
+
+	return ctl_ask_collector(socket_path, what, split_lines, &pl);
+}

@@ -12,4 +12,8 @@ const char *ctl_socket_path(const char *flag);
 int ctl_ask_collector(const char *socket_path, const char *what,
 		      int (*fn)(const char *text, void *arg), void *arg);
 
+/* The same for answers made of lines (JSON objects): @fn gets one line at a time. */
+int ctl_ask_collector_lines(const char *socket_path, const char *what,
+			    int (*fn)(const char *line, void *arg), void *arg);
+
 #endif

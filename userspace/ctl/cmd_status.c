@@ -72,7 +72,7 @@ static int cmd_status(int argc, char **argv)
 		json_object_put(rows.arr);
 		return ctl_usage("status", "takes no arguments");
 	}
-	rc = ctl_ask_collector(ctl_socket_path(sock), "status", collect, &rows);
+	rc = ctl_ask_collector_lines(ctl_socket_path(sock), "status", collect, &rows);
 	if (!rc) {
 		if (json)
 			puts(json_object_to_json_string_ext(rows.arr, JSON_C_TO_STRING_PLAIN));

@@ -47,7 +47,7 @@ int crash_source_list(const struct crash_source *src, json_object **out)
 	log_path(src, path, sizeof(path));
 	*out = json_object_new_array();
 	if (!path[0]) {
-		err = ctl_ask_collector(ctl_socket_path(src->socket), "list", add_line, *out);
+		err = ctl_ask_collector_lines(ctl_socket_path(src->socket), "list", add_line, *out);
 		if (err)
 			json_object_put(*out);
 		return err;
@@ -74,7 +74,7 @@ int crash_source_show(const struct crash_source *src, const char *id, json_objec
 	if (!path[0]) {
 		snprintf(query, sizeof(query), "show %.100s", id);
 		*out = json_object_new_array();
-		err = ctl_ask_collector(ctl_socket_path(src->socket), query, add_line, *out);
+		err = ctl_ask_collector_lines(ctl_socket_path(src->socket), query, add_line, *out);
 		if (!err && json_object_array_length(*out) == 0)
 			err = ctl_fail("no crash with id %s", id);
 		if (err)
