@@ -72,14 +72,88 @@ static void put64(struct wbuf *b, uint64_t v)
 	put(b, &v, 8);
 }
 
+#define ZCHUNK (1u << 20)
+#define ZSAMPLE (16u << 10)
+
+/* Whether level 1 shrinks a sample of @p by a tenth; @probe is a spare level-1 stream. */
+static int sample_compresses(z_stream *probe, const uint8_t *p, size_t n)
+{
+	uint8_t out[ZSAMPLE + 1024];
+	size_t take = n < ZSAMPLE ? n : ZSAMPLE;
+
+	if (deflateReset(probe) != Z_OK)
+		return 1;
+	probe->next_in = (Bytef *)(uintptr_t)p;
+	probe->avail_in = (uInt)take;
+	probe->next_out = out;
+	probe->avail_out = sizeof(out);
+	if (deflate(probe, Z_FINISH) != Z_STREAM_END)
+		return 1;
+	return probe->total_out < take / 10 * 9;
+}
+
+/*
+ * The payload as one zlib stream at level 1 (snapshots sit on the path
+ * from death to rescue), in 1 MiB steps. Random, encrypted or already
+ * compressed bytes do not shrink, yet level 1 crawls through them at
+ * 40 MB/s here (1.9 s for 64 MiB): a step whose first 16 KiB level 1
+ * cannot shrink by a tenth goes into stored blocks at memcpy speed. Each
+ * step is judged on its own bytes. The result is a standard zlib stream:
+ * readers see no difference.
+ */
+static int deflate_payload(const uint8_t *in, size_t len, uint8_t *out, size_t *out_len)
+{
+	z_stream z, probe;
+	size_t off = 0;
+	int level = 1, probing = len > ZCHUNK, zerr;
+
+	memset(&z, 0, sizeof(z));
+	memset(&probe, 0, sizeof(probe));
+	if (deflateInit(&z, level) != Z_OK)
+		return -ENOMEM;
+	/* A payload of one step is compressed as it is: no probe to pay for. */
+	if (probing && deflateInit(&probe, 1) != Z_OK)
+		probing = 0;
+	z.next_out = out;
+	z.avail_out = (uInt)*out_len;
+	for (;;) {
+		size_t step = len - off < ZCHUNK ? len - off : ZCHUNK;
+		int want = probing ? sample_compresses(&probe, in + off, step) : 1;
+
+		if (want != level) {
+			if (deflateParams(&z, want, Z_DEFAULT_STRATEGY) != Z_OK)
+				goto err;
+			level = want;
+		}
+		z.next_in = (Bytef *)(uintptr_t)(in + off);
+		z.avail_in = (uInt)step;
+		off += step;
+		zerr = deflate(&z, off == len ? Z_FINISH : Z_NO_FLUSH);
+		if (zerr == Z_STREAM_END)
+			break;
+		if (zerr != Z_OK || z.avail_in)
+			goto err;
+	}
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	if (probing)
+		deflateEnd(&probe);
+	return 0;
+
+err:
+	deflateEnd(&z);
+	if (probing)
+		deflateEnd(&probe);
+	return -ENOMEM;
+}
+
 int snapshot_encode(const struct fg_snapshot *s, void **out, size_t *out_len)
 {
 	struct wbuf pl = { 0 };
 	uint8_t *file;
-	uLongf zlen;
+	size_t zlen;
 	uint32_t crc;
 	size_t i, applen = strnlen(s->app, SNAP_APP_MAX);
-	int zerr;
 
 	put32(&pl, (uint32_t)applen);
 	put(&pl, s->app, applen);
@@ -98,17 +172,16 @@ int snapshot_encode(const struct fg_snapshot *s, void **out, size_t *out_len)
 	if (pl.err)
 		goto err_pl;
 
-	zlen = compressBound(pl.len);
+	/* Each change of level may add a few bytes of block framing. */
+	zlen = compressBound(pl.len) + (pl.len / ZCHUNK + 2) * 64;
 	file = malloc(SNAP_HDR_LEN + zlen);
 	if (!file) {
 		pl.err = -ENOMEM;
 		goto err_pl;
 	}
-	/* Level 1: snapshots sit on the path from death to rescue. */
-	zerr = compress2(file + SNAP_HDR_LEN, &zlen, pl.p, pl.len, 1);
-	if (zerr != Z_OK) {
+	pl.err = deflate_payload(pl.p, pl.len, file + SNAP_HDR_LEN, &zlen);
+	if (pl.err) {
 		free(file);
-		pl.err = -ENOMEM;
 		goto err_pl;
 	}
 	crc = crc32c(0, pl.p, pl.len);
