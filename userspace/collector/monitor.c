@@ -128,14 +128,13 @@ static void watched_bit(struct monitor *m, uint32_t tgid, int on)
 
 int monitor_watch(struct monitor *m, uint32_t tgid, uint64_t start_boottime)
 {
-	int err;
-
+	/*
+	 * Left set even if the update fails: the tgid may be in the map already
+	 * for another of its dictionaries, and a stray bit only costs a lookup.
+	 */
 	watched_bit(m, tgid, 1);
-	err = bpf_map__update_elem(m->skel->maps.watched, &tgid, sizeof(tgid), &start_boottime,
-				   sizeof(start_boottime), BPF_ANY);
-	if (err)
-		watched_bit(m, tgid, 0);
-	return err;
+	return bpf_map__update_elem(m->skel->maps.watched, &tgid, sizeof(tgid), &start_boottime,
+				    sizeof(start_boottime), BPF_ANY);
 }
 
 int monitor_unwatch(struct monitor *m, uint32_t tgid)
