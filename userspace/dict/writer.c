@@ -432,7 +432,8 @@ static __attribute__((always_inline)) inline int set_body(struct dict_writer *w,
 {
 	struct dict_version *prev;
 	struct dict_slot *s;
-	uint32_t hash, idx, prev_len = 0;
+	/* lookup() sets idx on every miss; gcc cannot see it under -fsanitize=address. */
+	uint32_t hash, idx = UINT32_MAX, prev_len = 0;
 	int err;
 
 	if (hw && klen <= 64)
