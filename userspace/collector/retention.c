@@ -312,7 +312,8 @@ static void run(struct collector *c)
 		fprintf(stderr,
 			"faultguardd: retention: cannot read every snapshot directory: %s\n",
 			strerror(-err));
-	qsort(sc.v, sc.n, sizeof(*sc.v), oldest_first);
+	if (sc.n) /* qsort(NULL, 0, ...) is undefined */
+		qsort(sc.v, sc.n, sizeof(*sc.v), oldest_first);
 	for (i = 0; i < sc.n; i++)
 		total += sc.v[i].size;
 	apply(c, &sc, &total);
