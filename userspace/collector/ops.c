@@ -59,9 +59,11 @@ static void write_textfile(struct collector *c)
 	if (!c->cfg.metrics_textfile[0])
 		return;
 	err = metrics_write_textfile(c, c->cfg.metrics_textfile);
-	if (err)
+	/* Said once per kind of failure, not every interval. */
+	if (err && err != c->ops->textfile_err)
 		fprintf(stderr, "faultguardd: cannot write the metrics textfile %s: %s\n",
 			c->cfg.metrics_textfile, strerror(-err));
+	c->ops->textfile_err = err;
 }
 
 void ops_tick(struct collector *c)

@@ -34,6 +34,7 @@ struct ops {
 	struct syslog_sink *syslog;
 	int64_t next_metrics_ms; /* textfile: the next write, mono ms */
 	int64_t next_prune_ms;   /* rate limit: the next pruning, mono ms */
+	int textfile_err;        /* the last textfile write's error, to say it once */
 };
 
 /* After the audit log is open: every later audit record reaches metrics and syslog. */
