@@ -27,8 +27,11 @@
 
 const char *__asan_default_options(void);
 
-/* Under ASan the deaths must stay real signals, not sanitizer reports. */
-const char *__asan_default_options(void)
+/*
+ * Under ASan the deaths must stay real signals, not sanitizer reports.
+ * Exported: the build hides symbols by default, and the runtime must find it.
+ */
+__attribute__((visibility("default"))) const char *__asan_default_options(void)
 {
 	return "handle_segv=0:handle_sigbus=0:handle_abort=0:detect_leaks=0";
 }
