@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dict/arena.h"
 
@@ -73,19 +74,26 @@ static void list_remove(struct arena *a, uint32_t b)
 
 int arena_init(struct arena *a, uint32_t units)
 {
+	size_t bytes;
+	uint32_t *meta;
+
 	memset(a, 0, sizeof(*a));
 	memset(a->head, 0xff, sizeof(a->head));
 	if (units == 0 || units >= ARENA_FREE_BIT)
 		return units ? -EINVAL : 0;
-	/* calloc of this size maps zero pages lazily: only used parts cost memory. */
-	a->blk = calloc(units, sizeof(uint32_t));
-	a->tail = calloc(units, sizeof(uint32_t));
-	a->next = calloc(units, sizeof(uint32_t));
-	a->prev = calloc(units, sizeof(uint32_t));
-	if (!a->blk || !a->tail || !a->next || !a->prev) {
-		arena_free_all(a);
+	/*
+	 * One anonymous mapping for the four arrays: zero pages come lazily,
+	 * so only the parts in use cost memory, and it is one system call.
+	 */
+	bytes = 4 * (size_t)units * sizeof(uint32_t);
+	meta = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		    -1, 0);
+	if (meta == MAP_FAILED)
 		return -ENOMEM;
-	}
+	a->blk = meta;
+	a->tail = meta + units;
+	a->next = meta + 2 * (size_t)units;
+	a->prev = meta + 3 * (size_t)units;
 	a->units = units;
 	a->free_units = units;
 	list_insert(a, 0, units);
@@ -94,10 +102,8 @@ int arena_init(struct arena *a, uint32_t units)
 
 void arena_free_all(struct arena *a)
 {
-	free(a->blk);
-	free(a->tail);
-	free(a->next);
-	free(a->prev);
+	if (a->blk)
+		munmap(a->blk, 4 * (size_t)a->units * sizeof(uint32_t));
 	memset(a, 0, sizeof(*a));
 }
 

@@ -30,6 +30,7 @@ static int format(int fd, const char *app, uint64_t size)
 {
 	struct dict_header h;
 	struct dict_commit commit[2];
+	uint8_t page[DICT_STATS_OFF];
 	uint32_t slots = slot_count_for(size);
 	uint64_t arena_off = DICT_SLOT_OFF + (uint64_t)slots * sizeof(struct dict_slot);
 
@@ -46,13 +47,15 @@ static int format(int fd, const char *app, uint64_t size)
 	if (app)
 		strncpy(h.app, app, sizeof(h.app) - 1);
 	h.crc = crc32c(0, &h, offsetof(struct dict_header, crc));
-	if (pwrite(fd, &h, sizeof(h), DICT_HDR_COPY_OFF(0)) != sizeof(h) ||
-	    pwrite(fd, &h, sizeof(h), DICT_HDR_COPY_OFF(1)) != sizeof(h))
-		return -EIO;
 	memset(commit, 0, sizeof(commit));
 	atomic_store(&commit[0].check, ~0ull);
 	atomic_store(&commit[1].check, ~0ull);
-	if (pwrite(fd, commit, sizeof(commit), DICT_COMMIT_OFF) != sizeof(commit))
+	/* Both header copies and the commit words, in one write. */
+	memset(page, 0, DICT_STATS_OFF);
+	memcpy(page + DICT_HDR_COPY_OFF(0), &h, sizeof(h));
+	memcpy(page + DICT_HDR_COPY_OFF(1), &h, sizeof(h));
+	memcpy(page + DICT_COMMIT_OFF, commit, sizeof(commit));
+	if (pwrite(fd, page, DICT_STATS_OFF, 0) != DICT_STATS_OFF)
 		return -EIO;
 	return 0;
 }

@@ -98,14 +98,9 @@ int dict_writer_attach(int fd, struct dict_writer **out)
 	w->arena_base = w->base + h->arena_off;
 	w->commit = (struct dict_commit *)(w->base + DICT_COMMIT_OFF);
 	w->stats = (struct dict_stats *)(w->base + DICT_STATS_OFF);
-	w->touched = calloc(h->slot_count, sizeof(uint32_t));
-	if (!w->touched) {
-		err = -ENOMEM;
-		goto err_unmap;
-	}
 	err = arena_init(&w->arena, (uint32_t)(h->arena_size / DICT_UNIT));
 	if (err)
-		goto err_touched;
+		goto err_unmap;
 	/* Only fresh dictionaries are attached: continue after whatever is there. */
 	w->last_txn = atomic_load(&w->commit[0].txn);
 	if (atomic_load(&w->commit[1].txn) > w->last_txn)
@@ -113,8 +108,6 @@ int dict_writer_attach(int fd, struct dict_writer **out)
 	*out = w;
 	return 0;
 
-err_touched:
-	free(w->touched);
 err_unmap:
 	munmap(w->base, w->size);
 err_free:
@@ -553,6 +546,12 @@ int dict_begin(struct dict_writer *w)
 		return -EBADF;
 	if (w->txn)
 		return -EBUSY;
+	/* Apps that never use transactions never pay for this list. */
+	if (!w->touched) {
+		w->touched = calloc(w->mask + 1, sizeof(uint32_t));
+		if (!w->touched)
+			return -ENOMEM;
+	}
 	w->txn = ++w->last_txn;
 	w->ntouched = 0;
 	return 0;

@@ -30,14 +30,16 @@ struct client {
 	_Atomic int sock;
 	_Atomic int registered;
 	int orderly;
+	int first_sock; /* connected and sent by client_start, for the thread to take */
 	struct sockaddr_un addr;
 	int msg_len;
 	uint8_t msg[PROTO_MAX_MSG];
 };
 
-static int connect_collector(struct client *c)
+/* @flags SOCK_NONBLOCK: never wait, not even for a full backlog. */
+static int connect_collector(struct client *c, int flags)
 {
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | flags, 0);
 
 	if (s < 0)
 		return -errno;
@@ -88,14 +90,14 @@ static int wait_readable(struct client *c, int s, int timeout_ms)
 	return n > 0;
 }
 
-static enum session_end session(struct client *c, int s)
+static enum session_end session(struct client *c, int s, int sent)
 {
 	uint8_t buf[PROTO_MAX_MSG];
 	struct proto_msg m;
 	ssize_t n;
 	int r;
 
-	if (send_register(c, s))
+	if (!sent && send_register(c, s))
 		return SESSION_LOST;
 	r = wait_readable(c, s, REPLY_TIMEOUT_MS);
 	if (r < 0)
@@ -164,13 +166,15 @@ static void *client_main(void *arg)
 	int backoff = RETRY_MS, rejected = 0;
 
 	for (;;) {
-		int s = connect_collector(c);
+		int sent = c->first_sock >= 0;
+		int s = sent ? c->first_sock : connect_collector(c, 0);
 
+		c->first_sock = -1;
 		if (s >= 0) {
 			enum session_end end;
 
 			atomic_store(&c->sock, s);
-			end = session(c, s);
+			end = session(c, s, sent);
 			atomic_store(&c->registered, 0);
 			atomic_store(&c->sock, -1);
 			close(s);
@@ -205,6 +209,7 @@ int client_start(struct client **out, const char *socket_path, const char *app,
 		return -ENOMEM;
 	c->memfd = memfd;
 	c->sock = -1;
+	c->first_sock = -1;
 	c->addr.sun_family = AF_UNIX;
 	strcpy(c->addr.sun_path, socket_path);
 	c->msg_len = proto_encode_register(c->msg, sizeof(c->msg), app, rescue_argv, flags);
@@ -212,6 +217,16 @@ int client_start(struct client **out, const char *socket_path, const char *app,
 		err = c->msg_len;
 		goto err_free;
 	}
+	/*
+	 * The first attempt happens here, so the collector works on the
+	 * registration while our thread is still being created.
+	 */
+	c->first_sock = connect_collector(c, SOCK_NONBLOCK);
+	if (c->first_sock >= 0 && send_register(c, c->first_sock)) {
+		close(c->first_sock);
+		c->first_sock = -1;
+	}
+	atomic_store(&c->sock, c->first_sock);
 	c->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (c->stop_fd < 0) {
 		err = -errno;
@@ -230,6 +245,8 @@ int client_start(struct client **out, const char *socket_path, const char *app,
 err_close:
 	close(c->stop_fd);
 err_free:
+	if (c->first_sock >= 0)
+		close(c->first_sock);
 	free(c);
 	return err;
 }
