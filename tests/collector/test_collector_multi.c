@@ -67,3 +67,48 @@ TEST(two_dictionaries_in_one_process_are_both_rescued)
 out:
 	fx_cleanup(&fx);
 }
+
+/* max_dict_bytes_per_uid: the sizes of one user's dictionaries, added up. */
+TEST(per_uid_dictionary_bytes_are_limited)
+{
+	struct fg_opts o = { .sz = sizeof(o), .app = "quota", .max_bytes = 768 << 10 };
+	struct fg *first = NULL, *second = NULL;
+	json_object *rej;
+	struct fx fx;
+	int i;
+
+	if (!fx_can_run() || !fx_init(&fx))
+		return;
+	fx.config = "max_dict_bytes_per_uid = 1M\n";
+	if (!ASSERT_TRUE(fx_start(&fx), "the collector starts"))
+		goto out;
+	o.socket_path = fx.sock;
+	first = fg_open(&o);
+	if (!ASSERT_NOT_NULL(first, "fg_open"))
+		goto out;
+	for (i = 0; i < 2000 && !fg_registered(first); i++)
+		usleep(5000);
+	if (!ASSERT_TRUE(fg_registered(first), "the first 768K dictionary is registered"))
+		goto out;
+	second = fg_open(&o);
+	if (!ASSERT_NOT_NULL(second, "fg_open"))
+		goto out;
+	rej = fx_wait(&fx, "reject", getpid(), 0, FX_WAIT_MS);
+	if (ASSERT_NOT_NULL(rej, "the second is refused"))
+		ASSERT_TRUE(strstr(jstr(rej, "reason"), "max_dict_bytes_per_uid") != NULL,
+			    "the reason names the setting");
+	ASSERT_FALSE(fg_registered(second), "the second is not registered");
+	/* Once the first ends, its bytes are free again. */
+	fg_close(first);
+	first = NULL;
+	for (i = 0; i < 4000 && !fg_registered(second); i++)
+		usleep(5000);
+	ASSERT_TRUE(fg_registered(second), "the second registers once the first is closed");
+	fg_close(second);
+	second = NULL;
+	fx_stop(&fx);
+out:
+	fg_close(first);
+	fg_close(second);
+	fx_cleanup(&fx);
+}

@@ -28,6 +28,7 @@ void config_defaults(struct config *c)
 	c->rescue_concurrency = 16;
 	c->max_dict_bytes = 4ull << 30;
 	c->max_regs_per_uid = 4096;
+	c->max_bytes_per_uid = 1ull << 40;
 	c->max_conns_per_uid = 4096;
 	c->rate_limit_burst = 5;
 	c->rate_limit_interval_s = 10 * 60;
@@ -205,6 +206,10 @@ static const char *apply(struct config *c, const char *key, const char *v)
 		if (parse_size(v, &n) || n < (64u << 10) || n > (4ull << 30))
 			return "must be a size from 64K to 4G";
 		c->max_dict_bytes = n;
+	} else if (!strcmp(key, "max_dict_bytes_per_uid")) {
+		if (parse_size(v, &n) || n < (64u << 10) || n > (1ull << 50))
+			return "must be a size from 64K to 1048576G";
+		c->max_bytes_per_uid = n;
 	} else if (!strcmp(key, "max_registrations_per_uid")) {
 		if (parse_uint(v, 1u << 20, &n) || n == 0)
 			return "must be a number from 1 to 1048576";

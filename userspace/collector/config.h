@@ -24,6 +24,7 @@ struct config {
 	unsigned int rescue_concurrency;
 	uint64_t max_dict_bytes;
 	unsigned int max_regs_per_uid;
+	uint64_t max_bytes_per_uid; /* sum of one uid's registered dictionary sizes */
 	unsigned int max_conns_per_uid;
 	/* Crash loops: at most this many rescues per app and uid per interval (0 = no limit). */
 	unsigned int rate_limit_burst;

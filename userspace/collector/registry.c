@@ -19,6 +19,7 @@ struct uid_count {
 	uid_t uid;
 	unsigned int regs;
 	unsigned int conns;
+	uint64_t bytes; /* sizes of the registered dictionaries */
 	struct uid_count *next;
 };
 
@@ -192,6 +193,10 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 		*why = "this user has reached its limit of registrations";
 		return -EUSERS;
 	}
+	if (u->bytes > c->cfg.max_bytes_per_uid || size > c->cfg.max_bytes_per_uid - u->bytes) {
+		*why = "this user's registered dictionaries would exceed max_dict_bytes_per_uid";
+		return -EDQUOT;
+	}
 	r = calloc(1, sizeof(*r));
 	if (!r) {
 		*why = "out of memory";
@@ -216,6 +221,7 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 	r->hash_next = c->regs[b];
 	c->regs[b] = r;
 	u->regs++;
+	u->bytes += size;
 	c->nregs++;
 	c->stats.registrations_total++;
 	*out = r;
@@ -248,6 +254,8 @@ void registry_remove(struct collector *c, struct reg *r)
 	u = uid_slot(c, r->id.uid, 0);
 	if (u && u->regs)
 		u->regs--;
+	if (u)
+		u->bytes -= u->bytes < r->dict_size ? u->bytes : r->dict_size;
 	c->nregs--;
 	/* The BPF map holds the tgid once, for all of its registrations. */
 	if (!registry_find(c, r->id.pid))
