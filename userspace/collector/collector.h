@@ -100,7 +100,8 @@ void registry_free(struct collector *c);
  */
 struct reg *registry_find(struct collector *c, pid_t pid);
 struct reg *registry_next(struct collector *c, pid_t pid, const struct reg *prev);
-int registry_contains(struct collector *c, const struct reg *r);
+/* Whether @r (maybe freed already: never dereferenced) is still a registration of @pid. */
+int registry_contains(struct collector *c, pid_t pid, const struct reg *r);
 /*
  * Takes ownership of @memfd, @pidfd and @argv on success and points *out at
  * the registration. A client that re-registers a dictionary whose previous

@@ -70,9 +70,11 @@ static int process_alive(const struct reg *r)
 
 void ending_on_hangup(struct collector *c, struct reg *r)
 {
-	/* An exit record already queued explains the hang-up. */
+	pid_t pid = r->id.pid;
+
+	/* An exit record already queued explains the hang-up (and may free @r). */
 	monitor_consume(c->mon);
-	if (!registry_contains(c, r) || r->hangup_deadline || r->conn)
+	if (!registry_contains(c, pid, r) || r->hangup_deadline || r->conn)
 		return;
 	r->hangup_deadline = mono_ms() + HANGUP_GRACE_MS;
 	r->hup_next = c->hungup;

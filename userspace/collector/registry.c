@@ -120,11 +120,11 @@ struct reg *registry_find(struct collector *c, pid_t pid)
 	return registry_next(c, pid, NULL);
 }
 
-int registry_contains(struct collector *c, const struct reg *r)
+int registry_contains(struct collector *c, pid_t pid, const struct reg *r)
 {
 	const struct reg *x;
 
-	for (x = registry_find(c, r->id.pid); x; x = registry_next(c, r->id.pid, x))
+	for (x = registry_find(c, pid); x; x = registry_next(c, pid, x))
 		if (x == r)
 			return 1;
 	return 0;
