@@ -48,10 +48,11 @@ ALL_LDFLAGS := $(SAN) $(LDFLAGS)
 LIB_SRCS := $(wildcard userspace/dict/*.c userspace/snapshot/*.c userspace/lib/*.c \
 	    userspace/common/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
-AUDITLOG_SRCS := $(wildcard userspace/auditlog/*.c)
-CTL_SRCS := $(wildcard userspace/ctl/*.c) $(AUDITLOG_SRCS)
+# Shared by faultguardctl and faultguardd, not part of the library.
+TOOL_SRCS := $(wildcard userspace/auditlog/*.c userspace/spawn/*.c)
+CTL_SRCS := $(wildcard userspace/ctl/*.c) $(TOOL_SRCS)
 CTL_OBJS := $(CTL_SRCS:%.c=$(OBJ)/%.o)
-COL_SRCS := $(wildcard userspace/collector/*.c) $(AUDITLOG_SRCS)
+COL_SRCS := $(wildcard userspace/collector/*.c) $(TOOL_SRCS)
 COL_OBJS := $(COL_SRCS:%.c=$(OBJ)/%.o)
 TFW_OBJS := $(OBJ)/tests/framework/test_main.o
 

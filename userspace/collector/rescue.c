@@ -10,8 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +21,12 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "spawn/user_spawn.h"
 #include "collector/ops.h"
 
 #define OUTPUT_MAX 4096
 #define DRAIN_BUDGET (64 * 1024) /* output bytes read per wake-up */
-#define ENV_MAX 24
+#define RESCUE_ENV_MAX 16
 
 struct rescue {
 	struct collector *c;
@@ -95,91 +94,34 @@ static void audit_rescue(struct collector *c, const struct rescue_request *req, 
 	c->stats.rescues_total++;
 }
 
-static int build_env(const struct rescue_request *req, char **env, char *store, size_t cap)
+/* The FAULTGUARD_* variables of SPEC §4, in @store. */
+static int rescue_env(const struct rescue_request *req, char **env, char *store, size_t cap)
 {
-	struct passwd pw, *pwp = NULL;
-	char pwbuf[4096];
-	const char *home = "/", *user = NULL, *shell = "/bin/sh";
-	char sigbuf[16], exitbuf[16];
 	size_t used = 0;
 	int n = 0;
-
-	if (getpwuid_r(req->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp) {
-		home = pw.pw_dir;
-		user = pw.pw_name;
-		shell = pw.pw_shell;
-	}
-	snprintf(sigbuf, sizeof(sigbuf), "%d", req->signal);
-	if (req->exit_code >= 0)
-		snprintf(exitbuf, sizeof(exitbuf), "%d", req->exit_code);
-	else
-		exitbuf[0] = '\0';
 
 #define ADD(fmt, ...)                                                                      \
 	do {                                                                               \
 		int len = snprintf(store + used, cap - used, fmt, __VA_ARGS__);            \
-		if (len < 0 || (size_t)len >= cap - used || n >= ENV_MAX - 1)              \
+		if (len < 0 || (size_t)len >= cap - used || n >= RESCUE_ENV_MAX - 1)       \
 			return -E2BIG;                                                     \
 		env[n++] = store + used;                                                   \
 		used += (size_t)len + 1;                                                   \
 	} while (0)
-	ADD("PATH=%s", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	ADD("HOME=%s", home);
-	if (user) {
-		ADD("USER=%s", user);
-		ADD("LOGNAME=%s", user);
-	}
-	ADD("SHELL=%s", shell);
-	ADD("LANG=%s", "C.UTF-8");
 	ADD("FAULTGUARD_SNAPSHOT=%s", req->snapshot);
 	ADD("FAULTGUARD_ID=%s", req->id);
 	ADD("FAULTGUARD_APP=%s", req->app);
 	ADD("FAULTGUARD_PID=%d", (int)req->pid);
 	ADD("FAULTGUARD_UID=%u", (unsigned int)req->uid);
 	ADD("FAULTGUARD_CAUSE=%s", req->cause);
-	ADD("FAULTGUARD_SIGNAL=%s", sigbuf);
-	ADD("FAULTGUARD_EXIT_CODE=%s", exitbuf);
+	ADD("FAULTGUARD_SIGNAL=%d", req->signal);
+	if (req->exit_code >= 0)
+		ADD("FAULTGUARD_EXIT_CODE=%d", req->exit_code);
+	else
+		ADD("FAULTGUARD_EXIT_CODE=%s", "");
 #undef ADD
 	env[n] = NULL;
 	return 0;
-}
-
-/* In the forked child: become the app's user and run the command. Never returns. */
-static void child_exec(const struct rescue_request *req, char **env, int out_fd, int err_fd,
-		       const char *home)
-{
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	extern char **environ;
-	sigset_t none;
-	int null_fd, sig, err = 0;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
-	setsid();
-	null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
-		goto fail;
-	/* Nothing of the collector's may leak into the command. */
-	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
-	if (setgroups((size_t)req->ngroups, req->groups) < 0 ||
-	    setresgid(req->gid, req->gid, req->gid) < 0 ||
-	    setresuid(req->uid, req->uid, req->uid) < 0)
-		goto fail;
-	/* Paranoia: a non-root rescue must not be able to get root back. */
-	if (req->uid != 0 && setuid(0) == 0) {
-		errno = EPERM;
-		goto fail;
-	}
-	if (chdir(home) < 0 && chdir("/") < 0)
-		goto fail;
-	environ = env;
-	execvp(req->argv[0], req->argv);
-fail:
-	err = errno;
-	(void)!write(err_fd, &err, sizeof(err));
-	_exit(127);
 }
 
 static void rescue_release(void *p)
@@ -313,44 +255,29 @@ static void on_timeout(struct watch *w, uint32_t events)
 static int spawn(struct collector *c, struct rescue *r)
 {
 	struct rescue_request *req = r->req;
-	char *env[ENV_MAX], store[16384], home[4096] = "/";
 	struct itimerspec its = { .it_value.tv_sec = c->cfg.rescue_timeout_s };
-	int out[2], errp[2], child_err = 0;
-	struct passwd pw, *pwp = NULL;
-	char pwbuf[4096];
-	ssize_t n;
+	char *env[RESCUE_ENV_MAX], store[8192];
+	struct user_spawn u = {
+		.uid = req->uid,
+		.gid = req->gid,
+		.ngroups = req->ngroups,
+		.groups = req->groups,
+		.argv = req->argv,
+		.extra_env = env,
+	};
+	int out[2], err;
 
-	if (build_env(req, env, store, sizeof(store)))
+	if (rescue_env(req, env, store, sizeof(store)))
 		return -E2BIG;
-	if (getpwuid_r(req->uid, &pw, pwbuf, sizeof(pwbuf), &pwp) == 0 && pwp)
-		snprintf(home, sizeof(home), "%s", pw.pw_dir);
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return -errno;
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		close(out[0]);
-		close(out[1]);
-		return -errno;
-	}
+	u.out_fd = out[1];
 	r->start_ns = mono_ns();
-	r->pid = fork();
-	if (r->pid == 0)
-		child_exec(req, env, out[1], errp[1], home);
+	err = user_spawn(&u, &r->pid);
 	close(out[1]);
-	close(errp[1]);
-	if (r->pid < 0) {
+	if (err) {
 		close(out[0]);
-		close(errp[0]);
-		return -errno;
-	}
-	/* Exec closes errp; a failure before it sends its errno. */
-	do
-		n = read(errp[0], &child_err, sizeof(child_err));
-	while (n < 0 && errno == EINTR);
-	close(errp[0]);
-	if (n == sizeof(child_err)) {
-		waitpid(r->pid, NULL, 0);
-		close(out[0]);
-		return -child_err;
+		return err;
 	}
 	fcntl(out[0], F_SETFL, O_NONBLOCK);
 	r->out_w = (struct watch){ .fd = out[0], .fn = on_output, .data = r };

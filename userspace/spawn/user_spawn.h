@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Starting a program as another user, the one way faultguard does it (the
+ * collector's rescue commands, `faultguardctl recover --run`): a clean
+ * environment (PATH, HOME, USER, LOGNAME, SHELL, LANG from the passwd
+ * database) plus the caller's variables, stdin /dev/null, no inherited fd
+ * beyond 0-2, a new session, the user's home as working directory, never a
+ * shell, and — when we are root — setgroups, setresgid, setresuid, in that
+ * order, each checked, then proof that root cannot be regained.
+ */
+#ifndef FG_USER_SPAWN_H
+#define FG_USER_SPAWN_H
+
+#include <sys/types.h>
+
+struct user_spawn {
+	uid_t uid;
+	gid_t gid;
+	int ngroups;          /* -1: the user's groups from the group database */
+	const gid_t *groups;
+	char *const *argv;    /* argv[0] is looked up in PATH */
+	char *const *extra_env; /* "NAME=value", NULL-terminated; may be NULL */
+	int out_fd;           /* stdout and stderr; -1 keeps the caller's */
+};
+
+/*
+ * Starts @u; *pid is its pid (the leader of a new session). Returns 0 once
+ * the program runs, or -errno when it could not be started (a failed exec,
+ * a failed privilege drop: the child is then already reaped).
+ */
+int user_spawn(const struct user_spawn *u, pid_t *pid);
+
+#endif
