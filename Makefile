@@ -180,7 +180,7 @@ test: check
 demo: $(PRODUCTS) $(EXAMPLE_BINS)
 	$(Q)./scripts/demo.sh
 
-bench: $(PRODUCTS) $(BENCH_BINS) $(HELPER_BINS)
+bench: $(PRODUCTS) $(BENCH_BINS) $(HELPER_BINS) python
 	$(Q)./scripts/bench.sh
 
 N ?= 100000
