@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "collector/audit.h"
+#include "auditlog/audit.h"
 #include "collector/config.h"
 #include "collector/loop.h"
 #include "collector/monitor.h"

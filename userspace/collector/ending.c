@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "auditlog/records.h"
 #include "collector/collector.h"
 #include "collector/ops.h"
 #include "common/cause.h"
@@ -100,66 +101,31 @@ void ending_tick(struct collector *c)
 	}
 }
 
-static json_object *hex_or_null(int have, uint64_t v)
-{
-	char buf[32];
-
-	if (!have)
-		return NULL;
-	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	return json_object_new_string(buf);
-}
-
 static void audit_crash(struct collector *c, const struct reg *r, const struct fg_event *e,
 			const char *id, const char *cause, int sig, int exit_code)
 {
-	json_object *rec = audit_record("crash");
+	/* The signal seen being sent or delivered is about this death only if it is the fatal one. */
 	int same = sig && (e->flags & FG_EVF_HAVE_SIGNAL) && (int)e->signal == sig;
-	int sender = same && (e->flags & FG_EVF_HAVE_SENDER);
+	struct crash_facts f = {
+		.id = id,
+		.app = r->app,
+		.cause = cause,
+		.pid = r->id.pid,
+		.uid = r->id.uid,
+		.signal = sig,
+		.exit_code = exit_code,
+		.core_dumped = !!(e->exit_code & 0x80),
+		.have_si_code = same,
+		.si_code = e->si_code,
+		.have_fault = same && (e->flags & FG_EVF_HAVE_FAULT),
+		.fault_addr = e->fault_addr,
+		.have_sender = same && (e->flags & FG_EVF_HAVE_SENDER),
+		.sender_pid = (pid_t)e->sender_pid,
+		.sender_uid = e->sender_uid,
+		.sender_comm = e->sender_comm,
+	};
 
-	json_object_object_add(rec, "id", json_object_new_string(id));
-	json_object_object_add(rec, "app", audit_str(r->app));
-	json_object_object_add(rec, "pid", json_object_new_int(r->id.pid));
-	json_object_object_add(rec, "uid", json_object_new_int64(r->id.uid));
-	json_object_object_add(rec, "cause", json_object_new_string(cause));
-	json_object_object_add(rec, "signal", json_object_new_int(sig));
-	json_object_object_add(rec, "signal_name",
-			       sig && signal_name(sig) ? json_object_new_string(signal_name(sig))
-							       : NULL);
-	json_object_object_add(rec, "si_code", same ? json_object_new_int(e->si_code) : NULL);
-	json_object_object_add(rec, "fault_addr",
-			       hex_or_null(same && (e->flags & FG_EVF_HAVE_FAULT), e->fault_addr));
-	json_object_object_add(rec, "sender_pid", sender ? json_object_new_int64(e->sender_pid)
-							  : NULL);
-	json_object_object_add(rec, "sender_uid", sender ? json_object_new_int64(e->sender_uid)
-							  : NULL);
-	json_object_object_add(rec, "sender_comm",
-			       sender ? audit_strn(e->sender_comm, strnlen(e->sender_comm,
-									   sizeof(e->sender_comm)))
-				      : NULL);
-	json_object_object_add(rec, "exit_code", sig ? NULL : json_object_new_int(exit_code));
-	json_object_object_add(rec, "core_dumped",
-			       json_object_new_boolean(sig && (e->exit_code & 0x80)));
-	audit_emit(c->audit, rec);
-}
-
-static void audit_snapshot(struct collector *c, const struct reg *r, const char *id,
-			   const char *path, const struct fg_snapshot *s, uint64_t discarded,
-			   int64_t ms, int err)
-{
-	json_object *rec = audit_record("snapshot");
-
-	json_object_object_add(rec, "id", json_object_new_string(id));
-	json_object_object_add(rec, "app", audit_str(r->app));
-	json_object_object_add(rec, "pid", json_object_new_int(r->id.pid));
-	json_object_object_add(rec, "path", err ? NULL : audit_str(path));
-	json_object_object_add(rec, "keys", json_object_new_int64(s ? (int64_t)s->count : 0));
-	json_object_object_add(rec, "bytes", json_object_new_int64(s ? (int64_t)s->bytes : 0));
-	json_object_object_add(rec, "discarded", json_object_new_int64((int64_t)discarded));
-	json_object_object_add(rec, "ms", json_object_new_int64(ms));
-	if (err)
-		json_object_object_add(rec, "error", json_object_new_string(strerror(-err)));
-	audit_emit(c->audit, rec);
+	audit_emit(c->audit, record_crash(&f));
 }
 
 static char **steal_argv(struct reg *r)
@@ -202,7 +168,8 @@ static void crash(struct collector *c, struct reg *r, const struct fg_event *e)
 		snapshot_set_meta(snap, r->app, r->id.pid, r->id.uid, when);
 		err = store_write_snapshot(c, r, id, snap, path, sizeof(path));
 	}
-	audit_snapshot(c, r, id, path, snap, st.discarded, mono_ms() - t0, err);
+	audit_emit(c->audit, record_snapshot(id, r->app, r->id.pid, path, snap, st.discarded,
+					     mono_ms() - t0, err));
 	if (!err) {
 		c->stats.snapshot_bytes_total += snap->bytes;
 		/* The snapshot supersedes the autosave; without it the autosave is all we have. */

@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "auditlog/records.h"
 #include "collector/collector.h"
 #include "spawn/user_spawn.h"
 #include "collector/ops.h"
@@ -76,21 +77,21 @@ static void audit_rescue(struct collector *c, const struct rescue_request *req, 
 			 int exit_code, int sig, int64_t ms, int64_t latency_ms, const char *out,
 			 size_t out_len)
 {
-	json_object *rec = audit_record("rescue");
+	struct rescue_facts f = {
+		.id = req->id,
+		.app = req->app,
+		.status = status,
+		.pid = req->pid,
+		.argv = req->argv,
+		.exit_code = exit_code,
+		.signal = sig,
+		.ms = ms,
+		.latency_ms = latency_ms,
+		.output = out,
+		.output_len = out_len,
+	};
 
-	json_object_object_add(rec, "id", json_object_new_string(req->id));
-	json_object_object_add(rec, "app", audit_str(req->app));
-	json_object_object_add(rec, "pid", json_object_new_int(req->pid));
-	json_object_object_add(rec, "argv", audit_argv(req->argv));
-	json_object_object_add(rec, "status", json_object_new_string(status));
-	json_object_object_add(rec, "exit_code", exit_code >= 0 ? json_object_new_int(exit_code)
-							       : NULL);
-	json_object_object_add(rec, "signal", sig > 0 ? json_object_new_int(sig) : NULL);
-	json_object_object_add(rec, "ms", ms >= 0 ? json_object_new_int64(ms) : NULL);
-	json_object_object_add(rec, "latency_ms",
-			       latency_ms >= 0 ? json_object_new_int64(latency_ms) : NULL);
-	json_object_object_add(rec, "output", out ? audit_strn(out, out_len) : NULL);
-	audit_emit(c->audit, rec);
+	audit_emit(c->audit, record_rescue(&f));
 	c->stats.rescues_total++;
 }
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "collector/audit.h"
+#include "auditlog/audit.h"
 #include "common/text.h"
 #include "common/timefmt.h"
 

@@ -5,8 +5,8 @@
  * record gets `ts` (RFC 3339 UTC, ms) and `event`; strings from apps are
  * made valid UTF-8 and escaped by the JSON writer.
  */
-#ifndef FG_COLLECTOR_AUDIT_H
-#define FG_COLLECTOR_AUDIT_H
+#ifndef FG_AUDITLOG_AUDIT_H
+#define FG_AUDITLOG_AUDIT_H
 
 #include <json-c/json.h>
 
