@@ -1322,3 +1322,65 @@ TEST(run_torture)
 	munmap(p, 4096);
 	close(pfd);
 }
+
+/* `faultguardctl list` and `show` given run's --state-dir see run's crashes. */
+static json_object *ctl_json(const struct ctl *c, const char *cmd, const char *arg)
+{
+	char line[4 * PATH_MAX];
+	json_object *j = NULL;
+	char *out;
+
+	fmt(line, sizeof(line), "'%s' %s --state-dir '%s' --json %s > '%s/ctl.json'", c->ctl_bin,
+	    cmd, c->state, arg ? arg : "", c->dir);
+	if (!ASSERT_OK(system(line), cmd))
+		return NULL;
+	out = slurp(path_in(c, "ctl.json"), NULL);
+	if (out)
+		j = json_tokener_parse(out);
+	free(out);
+	return j;
+}
+
+TEST(run_crashes_are_in_its_audit_log)
+{
+	json_object *list = NULL, *recs = NULL, *one;
+	struct ctl c;
+	size_t i;
+	int seen = 0;
+
+	ctl_init(&c);
+	c.mode = "segv";
+	c.opts[0] = "--state-dir";
+	c.opts[1] = c.state;
+	c.opts[2] = "--rescue";
+	c.opts[3] = "exit 5";
+	if (!ctl_run(&c))
+		return;
+	list = ctl_json(&c, "list", NULL);
+	if (!ASSERT_NOT_NULL(list, "list --json") ||
+	    !ASSERT_EQ(json_object_array_length(list), 1, "one crash listed"))
+		goto out;
+	one = json_object_array_get_idx(list, 0);
+	ASSERT_STREQ(jstr(one, "app"), "app_crash", "app");
+	ASSERT_EQ(jint(one, "pid"), c.app_pid, "pid");
+	ASSERT_STREQ(jstr(one, "cause"), "segfault", "cause");
+	ASSERT_STREQ(jstr(one, "rescue"), "failed", "the rescue's status");
+	recs = ctl_json(&c, "show", jstr(one, "id"));
+	if (!ASSERT_NOT_NULL(recs, "show --json"))
+		goto out;
+	for (i = 0; i < json_object_array_length(recs); i++) {
+		json_object *r = json_object_array_get_idx(recs, i);
+		const char *ev = jstr(r, "event");
+
+		seen |= !strcmp(ev, "crash") ? 1 : !strcmp(ev, "snapshot") ? 2
+						 : !strcmp(ev, "rescue") ? 4 : 0;
+		if (!strcmp(ev, "rescue"))
+			ASSERT_EQ(jint(r, "exit_code"), 5, "the rescue's exit code");
+		if (!strcmp(ev, "snapshot"))
+			ASSERT_TRUE(exists(jstr(r, "path")), "the recorded snapshot exists");
+	}
+	ASSERT_EQ(seen, 7, "a crash, a snapshot and a rescue record");
+out:
+	json_object_put(list);
+	json_object_put(recs);
+}

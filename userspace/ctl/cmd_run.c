@@ -16,8 +16,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "auditlog/audit.h"
+#include "auditlog/records.h"
 #include "common/cause.h"
 #include "common/crash_id.h"
 #include "common/proto.h"
@@ -42,6 +45,7 @@ struct run {
 	int memfd;
 	pid_t pid;
 	struct guard_signals saved;
+	struct audit *audit; /* STATE_DIR/audit.jsonl, so list and show see our crashes */
 };
 
 /* The default app name: PROGRAM's base name, other bytes as '_' (runs of them as one). */
@@ -137,6 +141,66 @@ static int fd_above_stdio(int fd)
 	return nfd < 0 ? -err : nfd;
 }
 
+/* Like the collector's audit log, in our state directory; without it, crashes go unlisted. */
+static void open_audit(struct run *r)
+{
+	char path[PATH_MAX + 16];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/audit.jsonl", r->state_dir);
+	err = audit_open(&r->audit, path);
+	if (err)
+		fprintf(stderr, "faultguardctl: cannot open %s (%s): crashes will not be listed\n",
+			path, strerror(-err));
+}
+
+static void audit_crash(const struct run *r, const char *id, int wstatus)
+{
+	int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+	struct crash_facts f = {
+		.id = id,
+		.app = r->app,
+		.cause = cause_of_wstatus(wstatus),
+		.pid = r->pid,
+		.uid = getuid(),
+		.signal = sig,
+		.exit_code = sig ? -1 : WEXITSTATUS(wstatus),
+		.core_dumped = sig && WCOREDUMP(wstatus),
+	};
+
+	if (r->audit)
+		audit_emit(r->audit, record_crash(&f));
+}
+
+static void audit_rescue(const struct run *r, const char *id, const char *status, int wstatus,
+			 int64_t ms, int64_t latency_ms)
+{
+	char *argv[] = { "/bin/sh", "-c", (char *)r->rescue, NULL };
+	int sig = wstatus >= 0 && WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : -1;
+	struct rescue_facts f = {
+		.id = id,
+		.app = r->app,
+		.status = status,
+		.pid = r->pid,
+		.argv = r->rescue ? argv : NULL,
+		.exit_code = wstatus >= 0 && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
+		.signal = sig,
+		.ms = ms,
+		.latency_ms = latency_ms,
+	};
+
+	if (r->audit)
+		audit_emit(r->audit, record_rescue(&f));
+}
+
+static int64_t mono_ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int prepare(struct run *r)
 {
 	const char *why = "";
@@ -154,6 +218,8 @@ static int prepare(struct run *r)
 	 */
 	old_mask = umask(077);
 	r->snap_dirfd = state_dir_open_snapshots(r->state_dir, getuid(), r->app, &why);
+	if (r->snap_dirfd >= 0)
+		open_audit(r);
 	umask(old_mask);
 	if (r->snap_dirfd < 0)
 		return ctl_fail("cannot use %s: %s: %s", r->snap_dir, why,
@@ -181,8 +247,10 @@ static void describe_death(char *buf, size_t len, int wstatus)
 	}
 }
 
-static void rescue(const struct run *r, const char *path, const char *id, int wstatus)
+static void rescue(const struct run *r, const char *path, const char *id, int wstatus,
+		   int64_t death_ms)
 {
+	int64_t start;
 	struct rescue_info info = {
 		.snapshot = path,
 		.id = id,
@@ -193,7 +261,11 @@ static void rescue(const struct run *r, const char *path, const char *id, int ws
 	};
 	int status, err;
 
+	start = mono_ms_now();
 	err = run_rescue(r->rescue, &info, &r->saved, &status);
+	audit_rescue(r, id, err ? "spawn_error" : WIFEXITED(status) && !WEXITSTATUS(status) ? "ok"
+										: "failed",
+		     err ? -1 : status, err ? -1 : mono_ms_now() - start, start - death_ms);
 	if (err)
 		ctl_fail("cannot start the rescue command: %s", strerror(-err));
 	else if (WIFEXITED(status) && WEXITSTATUS(status))
@@ -209,7 +281,7 @@ static void handle_crash(const struct run *r, int wstatus)
 {
 	char id[CRASH_ID_LEN], name[CRASH_ID_LEN + 8], path[PATH_MAX + CRASH_ID_LEN + 16];
 	char death[64];
-	int64_t now = time_now_ms();
+	int64_t now = time_now_ms(), death_ms = mono_ms_now(), t0;
 	struct fg_snapshot *s;
 	size_t discarded = 0;
 	mode_t old_mask;
@@ -226,12 +298,18 @@ static void handle_crash(const struct run *r, int wstatus)
 	snprintf(name, sizeof(name), "%s.fgsnap", id);
 	snprintf(path, sizeof(path), "%s/%s", r->snap_dir, name);
 	describe_death(death, sizeof(death), wstatus);
+	audit_crash(r, id, wstatus);
+	t0 = mono_ms_now();
 	old_mask = umask(077);
 	err = snapshot_write_at(r->snap_dirfd, name, s, (uid_t)-1, (gid_t)-1);
 	umask(old_mask);
+	if (r->audit)
+		audit_emit(r->audit, record_snapshot(id, r->app, r->pid, path, s, discarded,
+						     mono_ms_now() - t0, err));
 	if (err) {
 		ctl_fail("%s (pid %d) %s, but its snapshot could not be written to %s: %s", r->app,
 			 (int)r->pid, death, path, strerror(-err));
+		audit_rescue(r, id, "none", -1, -1, -1);
 		goto out;
 	}
 	fprintf(stderr, "faultguardctl: %s (pid %d) %s; snapshot of %zu keys in %s", r->app,
@@ -240,7 +318,9 @@ static void handle_crash(const struct run *r, int wstatus)
 		fprintf(stderr, " (%zu damaged entries dropped)", discarded);
 	fputc('\n', stderr);
 	if (r->rescue)
-		rescue(r, path, id, wstatus);
+		rescue(r, path, id, wstatus, death_ms);
+	else
+		audit_rescue(r, id, "none", -1, -1, -1);
 out:
 	fg_snapshot_close(s);
 }
@@ -284,6 +364,7 @@ out:
 		close(r.memfd);
 	if (r.snap_dirfd >= 0)
 		close(r.snap_dirfd);
+	audit_close(r.audit);
 	return rc;
 }
 
