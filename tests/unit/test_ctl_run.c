@@ -1384,3 +1384,50 @@ out:
 	json_object_put(list);
 	json_object_put(recs);
 }
+
+/* A user's plain `faultguardctl list` shows their own `run` crashes. */
+TEST(list_shows_the_users_own_run_crashes)
+{
+	char state[PATH_MAX + 16], cmd[8 * PATH_MAX], *out = NULL;
+	json_object *list = NULL;
+	struct ctl c;
+	int status;
+	pid_t pid;
+
+	ctl_init(&c);
+	fmt(state, sizeof(state), "%s/xdg", c.dir);
+	if (mkdir(state, 0777) < 0 || chmod(state, 0777) < 0 || chmod(c.dir, 0755) < 0) {
+		test_fail(__FILE__, __LINE__, "cannot prepare %s: %s", state, strerror(errno));
+		return;
+	}
+	fmt(cmd, sizeof(cmd),
+	    "'%s' run --app mine -- '%s' segv >/dev/null 2>&1; '%s' list --json > '%s/own.json'",
+	    c.ctl_bin, c.app_bin, c.ctl_bin, state);
+	pid = fork();
+	if (pid == 0) {
+		/* Someone who may not read the system's log, with a state directory of their own. */
+		if (getuid() == 0 && (setgid(65534) || setuid(65534)))
+			_exit(125);
+		setenv("XDG_STATE_HOME", state, 1);
+		setenv("HOME", state, 1);
+		setenv("FAULTGUARD_SOCKET", "/nonexistent/faultguard.sock", 1);
+		_exit(system(cmd) == 0 ? 0 : 1);
+	}
+	if (!ASSERT_GE(pid, 0, "fork"))
+		return;
+	waitpid(pid, &status, 0);
+	if (!ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0, "run, then list"))
+		return;
+	fmt(cmd, sizeof(cmd), "%s/own.json", state);
+	out = slurp(cmd, NULL);
+	list = out ? json_tokener_parse(out) : NULL;
+	if (ASSERT_NOT_NULL(list, "list --json") &&
+	    ASSERT_EQ(json_object_array_length(list), 1, "the user's own crash is listed")) {
+		json_object *one = json_object_array_get_idx(list, 0);
+
+		ASSERT_STREQ(jstr(one, "app"), "mine", "app");
+		ASSERT_STREQ(jstr(one, "cause"), "segfault", "cause");
+	}
+	json_object_put(list);
+	free(out);
+}

@@ -36,41 +36,86 @@ static int add_line(const char *text, void *arg)
 	return 0;
 }
 
-int crash_source_list(const struct crash_source *src, json_object **out)
+/* Appends the crashes recorded in the log at @path; -ENOENT when there is no log. */
+static int add_from_log(const char *path, json_object *arr)
 {
 	struct crash_filter all = { .uid = AUDITLOG_ANY_UID };
 	struct crash_summary *v = NULL;
-	char path[PATH_MAX];
 	size_t i, n = 0;
-	int err;
+	int err = auditlog_crashes(path, &all, &v, &n);
+
+	if (err)
+		return err;
+	for (i = 0; i < n; i++)
+		json_object_array_add(arr, crash_summary_json(&v[i]));
+	free(v);
+	return 0;
+}
+
+/*
+ * The audit log of the caller's own `faultguardctl run` crashes, when no
+ * source was named and it is not the system's log (root's run writes there).
+ */
+static int own_log(const struct crash_source *src, char *buf, size_t len)
+{
+	char dir[PATH_MAX];
+
+	if (src->state_dir || src->audit_log || geteuid() == 0 ||
+	    state_dir_default(dir, sizeof(dir)) < 0)
+		return 0;
+	snprintf(buf, len, "%s/audit.jsonl", dir);
+	return access(buf, R_OK) == 0;
+}
+
+static int by_time(const void *a, const void *b)
+{
+	json_object *x = *(json_object *const *)a, *y = *(json_object *const *)b;
+	json_object *tx, *ty;
+
+	if (!json_object_object_get_ex(x, "time", &tx) || !json_object_object_get_ex(y, "time", &ty))
+		return 0;
+	/* RFC 3339 UTC with milliseconds sorts as text. */
+	return strcmp(json_object_get_string(tx), json_object_get_string(ty));
+}
+
+int crash_source_list(const struct crash_source *src, json_object **out)
+{
+	char path[PATH_MAX], own[PATH_MAX + 16];
+	int err, have_own;
 
 	log_path(src, path, sizeof(path));
+	have_own = own_log(src, own, sizeof(own));
 	*out = json_object_new_array();
+	if (have_own && add_from_log(own, *out))
+		have_own = 0;
 	if (!path[0]) {
 		err = ctl_ask_collector_lines(ctl_socket_path(src->socket), "list", add_line, *out);
-		if (err)
+		/* The collector's silence hides nothing when the user's own log answered. */
+		if (err && !have_own) {
 			json_object_put(*out);
-		return err;
+			return err;
+		}
+	} else {
+		err = add_from_log(path, *out);
+		if (err && err != -ENOENT) { /* no log yet: no crashes */
+			json_object_put(*out);
+			return ctl_fail("cannot read the audit log %s: %s", path, strerror(-err));
+		}
 	}
-	err = auditlog_crashes(path, &all, &v, &n);
-	if (err == -ENOENT) {
-		return 0; /* no log yet: no crashes */
-	} else if (err) {
-		json_object_put(*out);
-		return ctl_fail("cannot read the audit log %s: %s", path, strerror(-err));
-	}
-	for (i = 0; i < n; i++)
-		json_object_array_add(*out, crash_summary_json(&v[i]));
-	free(v);
+	if (have_own)
+		json_object_array_sort(*out, by_time);
 	return 0;
 }
 
 int crash_source_show(const struct crash_source *src, const char *id, json_object **out)
 {
-	char path[PATH_MAX], query[128];
+	char path[PATH_MAX], own[PATH_MAX + 16], query[128];
 	int err;
 
 	log_path(src, path, sizeof(path));
+	if (own_log(src, own, sizeof(own)) &&
+	    auditlog_crash_records(own, id, AUDITLOG_ANY_UID, out) == 0)
+		return 0;
 	if (!path[0]) {
 		snprintf(query, sizeof(query), "show %.100s", id);
 		*out = json_object_new_array();

@@ -3,7 +3,9 @@
  * Where `list` and `show` find what was recorded: the audit log they can
  * read (--audit-log, else STATE_DIR/audit.jsonl), or — for a user who may
  * not read the system's audit log — the collector, which answers with that
- * user's own crashes only.
+ * user's own crashes only. Without --state-dir or --audit-log, a user's own
+ * `faultguardctl run` crashes (their default state directory's log) are
+ * shown too.
  */
 #ifndef FG_CTL_CRASH_SOURCE_H
 #define FG_CTL_CRASH_SOURCE_H
