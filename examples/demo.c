@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 	/* Give the library's thread a moment to register before we crash. */
 	for (n = 0; n < 200 && !fg_registered(fg); n++)
 		usleep(10000);
-	printf("registered with the collector: %s\n", fg_registered(fg) ? "yes" : "no");
+	/* A collector, or a guardian such as `faultguardctl run`, holds the data. */
+	printf("dictionary held for a rescue: %s\n", fg_registered(fg) ? "yes" : "no");
 	return launch(fg, NULL);
 }

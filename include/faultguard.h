@@ -87,7 +87,16 @@ int fg_snapshot_entry(const struct fg_snapshot *s, size_t i, const char **key, c
 		      size_t *len);
 void fg_snapshot_close(struct fg_snapshot *s); /* accepts NULL */
 
-/* Standalone guardian: see SPEC §3. Returns the child's wait status. */
+/*
+ * Standalone guardian: creates a dictionary and forks; the child runs
+ * launch(fg, arg) and exits with its return value; the parent waits and,
+ * if the child died of a signal or exited non-zero (not after fg_close, and
+ * with FG_RESCUE_SIGNAL_ONLY not after exit()), calls rescue(snapshot,
+ * wstatus, arg). SIGINT, SIGTERM, SIGHUP and SIGQUIT are ignored by the
+ * guardian while the child runs, so a Ctrl-C reaches the child alone.
+ * opts->rescue_argv and opts->socket_path are not used. Returns the child's
+ * wait status, or -EINVAL (bad options, checked before forking) / -errno.
+ */
 typedef int (*fg_launch_fn)(struct fg *fg, void *arg);
 typedef void (*fg_rescue_fn)(const struct fg_snapshot *s, int wstatus, void *arg);
 int fg_guard(const struct fg_opts *opts, fg_launch_fn launch, fg_rescue_fn rescue, void *arg);

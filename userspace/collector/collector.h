@@ -127,6 +127,8 @@ void ending_tick(struct collector *c);
 
 /* server.c */
 int server_open(struct collector *c, const char **why);
+/* 1 when a collector already answers on @path (checked before anything is set up). */
+int server_in_use(const char *path);
 void server_close(struct collector *c);
 void server_tick(struct collector *c);
 /* Reads what the client of @r already sent (a CLOSE racing with its death). */

@@ -234,6 +234,11 @@ int main(int argc, char **argv)
 	if (geteuid() != 0)
 		return fail("faultguardd needs root (CAP_BPF, CAP_PERFMON, CAP_SETUID, CAP_SETGID "
 			    "and CAP_SYS_ADMIN) to watch processes and run rescues as their users", 0);
+	if (server_in_use(c.cfg.socket_path)) {
+		fprintf(stderr, "faultguardd: another faultguardd is already listening on %s\n",
+			c.cfg.socket_path);
+		return 1;
+	}
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;

@@ -577,6 +577,21 @@ static int make_parent_dir(const char *path)
 	return 0;
 }
 
+/* Whether a collector already answers at @path (a stale socket file refuses). */
+int server_in_use(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int s, live;
+
+	strcpy(addr.sun_path, path);
+	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return 0;
+	live = connect(s, (struct sockaddr *)&addr, sizeof(addr)) == 0 || errno == EAGAIN;
+	close(s);
+	return live;
+}
+
 int server_open(struct collector *c, const char **why)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
@@ -587,6 +602,10 @@ int server_open(struct collector *c, const char **why)
 	if (strlen(c->cfg.socket_path) + 16 >= sizeof(addr.sun_path)) {
 		*why = "the socket path is too long";
 		return -ENAMETOOLONG;
+	}
+	if (server_in_use(c->cfg.socket_path)) {
+		*why = "another faultguardd is already listening on the socket";
+		return -EADDRINUSE;
 	}
 	if (make_parent_dir(c->cfg.socket_path)) {
 		*why = "cannot create the socket's directory";

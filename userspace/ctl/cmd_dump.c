@@ -97,13 +97,13 @@ static int cmd_dump(int argc, char **argv)
 	struct fg_snapshot *s;
 	int json = 0, c, rc;
 
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = 1;
 		else if (c == 'h')
 			return ctl_usage("dump", "print a snapshot's entries");
 		else
-			return ctl_usage("dump", "unknown option");
+			return ctl_bad_option("dump");
 	}
 	if (optind + 1 != argc)
 		return ctl_usage("dump", "expects one SNAPSHOT file");

@@ -46,7 +46,7 @@ static int cmd_list(int argc, char **argv)
 	size_t i, n;
 	int json = 0, c, rc;
 
-	while ((c = getopt_long(argc, argv, "+d:a:s:A:S:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:a:s:A:S:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': src.state_dir = optarg; break;
 		case 'a': src.audit_log = optarg; break;
@@ -60,7 +60,7 @@ static int cmd_list(int argc, char **argv)
 							 "such as 90m or 7d");
 			break;
 		case 'h': return ctl_usage("list", "one row per crash");
-		default: return ctl_usage("list", "unknown option");
+		default: return ctl_bad_option("list");
 		}
 	}
 	if (optind != argc)

@@ -23,12 +23,12 @@ static int cmd_metrics(int argc, char **argv)
 	const char *sock = NULL;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		if (c == 's')
 			sock = optarg;
 		else
-			return ctl_usage("metrics", c == 'h' ? "print the collector's metrics"
-							       : "unknown option");
+			return c == 'h' ? ctl_usage("metrics", "print the collector's metrics")
+					: ctl_bad_option("metrics");
 	}
 	if (optind != argc)
 		return ctl_usage("metrics", "takes no arguments");

@@ -132,7 +132,7 @@ static int cmd_recover(int argc, char **argv)
 	unsigned long timeout = 60;
 	size_t n = 0, i;
 
-	while ((c = getopt_long(argc, argv, "+d:A:rt:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:A:rt:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir_flag = optarg; break;
 		case 'A': app = optarg; break;
@@ -146,7 +146,7 @@ static int cmd_recover(int argc, char **argv)
 			break;
 		case 'h':
 			return ctl_usage("recover", "rescue from autosaves whose process is gone");
-		default: return ctl_usage("recover", "unknown option");
+		default: return ctl_bad_option("recover");
 		}
 	}
 	if (optind != argc)

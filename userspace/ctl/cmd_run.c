@@ -97,7 +97,7 @@ static int parse(int argc, char **argv, struct run *r)
 			return ctl_usage("run",
 					 "run PROGRAM under a guardian that rescues its data");
 		default:
-			return ctl_usage("run", "unknown option");
+			return ctl_bad_option("run");
 		}
 	}
 	if (optind >= argc || !argv[optind][0])

@@ -60,14 +60,14 @@ static int cmd_show(int argc, char **argv)
 	size_t i, n;
 	int json = 0, c, rc;
 
-	while ((c = getopt_long(argc, argv, "+d:a:s:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:a:s:jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': src.state_dir = optarg; break;
 		case 'a': src.audit_log = optarg; break;
 		case 's': src.socket = optarg; break;
 		case 'j': json = 1; break;
 		case 'h': return ctl_usage("show", "everything recorded about one crash");
-		default: return ctl_usage("show", "unknown option");
+		default: return ctl_bad_option("show");
 		}
 	}
 	if (optind + 1 != argc)

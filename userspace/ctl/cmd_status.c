@@ -57,15 +57,15 @@ static int cmd_status(int argc, char **argv)
 	const char *sock = NULL;
 	int json = 0, c, rc;
 
-	while ((c = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
 		if (c == 's')
 			sock = optarg;
 		else if (c == 'j')
 			json = 1;
 		else {
 			json_object_put(rows.arr);
-			return ctl_usage("status", c == 'h' ? "show live registrations"
-							      : "unknown option");
+			return c == 'h' ? ctl_usage("status", "show live registrations")
+					: ctl_bad_option("status");
 		}
 	}
 	if (optind != argc) {

@@ -83,13 +83,20 @@ int crash_source_list(const struct crash_source *src, json_object **out)
 	char path[PATH_MAX], own[PATH_MAX + 16];
 	int err, have_own;
 
+	if (src->state_dir && access(src->state_dir, F_OK) < 0)
+		return ctl_fail("there is no state directory %s", src->state_dir);
 	log_path(src, path, sizeof(path));
 	have_own = own_log(src, own, sizeof(own));
 	*out = json_object_new_array();
 	if (have_own && add_from_log(own, *out))
 		have_own = 0;
 	if (!path[0]) {
-		err = ctl_ask_collector_lines(ctl_socket_path(src->socket), "list", add_line, *out);
+		/* A user of the standalone mode alone has no collector to ask. */
+		int ask = !have_own || access(ctl_socket_path(src->socket), F_OK) == 0;
+
+		err = ask ? ctl_ask_collector_lines(ctl_socket_path(src->socket), "list", add_line,
+						    *out)
+			  : 0;
 		/* The collector's silence hides nothing when the user's own log answered. */
 		if (err && !have_own) {
 			json_object_put(*out);
@@ -112,6 +119,8 @@ int crash_source_show(const struct crash_source *src, const char *id, json_objec
 	char path[PATH_MAX], own[PATH_MAX + 16], query[128];
 	int err;
 
+	if (src->state_dir && access(src->state_dir, F_OK) < 0)
+		return ctl_fail("there is no state directory %s", src->state_dir);
 	log_path(src, path, sizeof(path));
 	if (own_log(src, own, sizeof(own)) &&
 	    auditlog_crash_records(own, id, AUDITLOG_ANY_UID, out) == 0)

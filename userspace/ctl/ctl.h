@@ -33,6 +33,8 @@ struct ctl_command {
 /* Prints "faultguardctl: <message>" on stderr; returns EXIT_FAILURE_EXPLAINED. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "faultguardctl <cmd>: <message>" and the command's usage line; returns EXIT_USAGE. */
+/* After getopt said what was wrong with an option: the usage line; returns EXIT_USAGE. */
+int ctl_bad_option(const char *cmd);
 int ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

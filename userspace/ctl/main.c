@@ -46,6 +46,15 @@ int ctl_usage(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int ctl_bad_option(const char *cmd)
+{
+	const struct ctl_command *c = find(cmd);
+
+	if (c)
+		fprintf(stderr, "usage: faultguardctl %s %s\n", c->name, c->usage);
+	return EXIT_USAGE;
+}
+
 static void help(FILE *f)
 {
 	const struct ctl_command *c;
@@ -58,6 +67,7 @@ static void help(FILE *f)
 int main(int argc, char **argv)
 {
 	const struct ctl_command *c;
+	static char name[64];
 
 	if (argc < 2) {
 		help(stderr);
@@ -76,5 +86,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "faultguardctl: unknown command '%s' (try --help)\n", argv[1]);
 		return EXIT_USAGE;
 	}
+	/* getopt's own messages then name the command: "faultguardctl list: ...". */
+	snprintf(name, sizeof(name), "faultguardctl %s", c->name);
+	argv[1] = name;
 	return c->run(argc - 1, argv + 1);
 }
