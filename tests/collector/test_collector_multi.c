@@ -112,3 +112,22 @@ out:
 	fg_close(second);
 	fx_cleanup(&fx);
 }
+
+/* A second collector on a live socket refuses to start; the first keeps it. */
+TEST(second_collector_on_the_same_socket_refuses)
+{
+	char cmd[3 * PATH_MAX];
+	json_object *st;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		return;
+	snprintf(cmd, sizeof(cmd), "'%s/faultguardd' --socket '%s' --state-dir '%s/second' 2>/dev/null",
+		 fx.build, fx.sock, fx.dir);
+	ASSERT_EQ(system(cmd), 1 << 8, "the second faultguardd exits 1");
+	st = fx_query_as(&fx, 0, 0, "status");
+	ASSERT_NOT_NULL(st, "the first still answers on the socket");
+	json_object_put(st);
+	fx_stop(&fx);
+	fx_cleanup(&fx);
+}

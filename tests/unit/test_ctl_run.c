@@ -1431,3 +1431,39 @@ TEST(list_shows_the_users_own_run_crashes)
 	json_object_put(list);
 	free(out);
 }
+
+/* Options may follow the arguments, as the usage lines and the README write them. */
+TEST(options_after_arguments)
+{
+	char cmd[4 * PATH_MAX], snap[PATH_MAX + 64], id[128], *out;
+	json_object *list = NULL, *j = NULL;
+	struct ctl c;
+
+	ctl_init(&c);
+	c.mode = "segv";
+	c.opts[0] = "--state-dir";
+	c.opts[1] = c.state;
+	if (!ctl_run(&c))
+		return;
+	list = ctl_json(&c, "list", NULL);
+	if (!ASSERT_NOT_NULL(list, "list") || !ASSERT_EQ(json_object_array_length(list), 1, "one"))
+		goto out;
+	fmt(id, sizeof(id), "%s", jstr(json_object_array_get_idx(list, 0), "id"));
+	fmt(snap, sizeof(snap), "%s/snapshots/%u/app_crash/%s.fgsnap", c.state, getuid(), id);
+	fmt(cmd, sizeof(cmd), "'%s' dump '%s' --json > '%s'", c.ctl_bin, snap,
+	    path_in(&c, "dump.json"));
+	if (!ASSERT_OK(system(cmd), "dump SNAPSHOT --json"))
+		goto out;
+	out = slurp(path_in(&c, "dump.json"), NULL);
+	j = out ? json_tokener_parse(out) : NULL;
+	free(out);
+	if (ASSERT_NOT_NULL(j, "JSON"))
+		ASSERT_STREQ(jstr(j, "app"), "app_crash", "the snapshot's app");
+	fmt(cmd, sizeof(cmd), "'%s' show '%s' --state-dir '%s' >/dev/null", c.ctl_bin, id, c.state);
+	ASSERT_OK(system(cmd), "show ID --state-dir D");
+	fmt(cmd, sizeof(cmd), "'%s' list --state-dir '%s/none' 2>/dev/null", c.ctl_bin, c.dir);
+	ASSERT_EQ(system(cmd), 1 << 8, "list of a missing state directory fails with status 1");
+out:
+	json_object_put(list);
+	json_object_put(j);
+}
