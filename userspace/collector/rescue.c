@@ -22,12 +22,12 @@
 
 #include "auditlog/records.h"
 #include "collector/collector.h"
+#include "spawn/rescue_env.h"
 #include "spawn/user_spawn.h"
 #include "collector/ops.h"
 
 #define OUTPUT_MAX 4096
 #define DRAIN_BUDGET (64 * 1024) /* output bytes read per wake-up */
-#define RESCUE_ENV_MAX 16
 
 struct rescue {
 	struct collector *c;
@@ -93,36 +93,6 @@ static void audit_rescue(struct collector *c, const struct rescue_request *req, 
 
 	audit_emit(c->audit, record_rescue(&f));
 	c->stats.rescues_total++;
-}
-
-/* The FAULTGUARD_* variables of SPEC §4, in @store. */
-static int rescue_env(const struct rescue_request *req, char **env, char *store, size_t cap)
-{
-	size_t used = 0;
-	int n = 0;
-
-#define ADD(fmt, ...)                                                                      \
-	do {                                                                               \
-		int len = snprintf(store + used, cap - used, fmt, __VA_ARGS__);            \
-		if (len < 0 || (size_t)len >= cap - used || n >= RESCUE_ENV_MAX - 1)       \
-			return -E2BIG;                                                     \
-		env[n++] = store + used;                                                   \
-		used += (size_t)len + 1;                                                   \
-	} while (0)
-	ADD("FAULTGUARD_SNAPSHOT=%s", req->snapshot);
-	ADD("FAULTGUARD_ID=%s", req->id);
-	ADD("FAULTGUARD_APP=%s", req->app);
-	ADD("FAULTGUARD_PID=%d", (int)req->pid);
-	ADD("FAULTGUARD_UID=%u", (unsigned int)req->uid);
-	ADD("FAULTGUARD_CAUSE=%s", req->cause);
-	ADD("FAULTGUARD_SIGNAL=%d", req->signal);
-	if (req->exit_code >= 0)
-		ADD("FAULTGUARD_EXIT_CODE=%d", req->exit_code);
-	else
-		ADD("FAULTGUARD_EXIT_CODE=%s", "");
-#undef ADD
-	env[n] = NULL;
-	return 0;
 }
 
 static void rescue_release(void *p)
@@ -257,7 +227,17 @@ static int spawn(struct collector *c, struct rescue *r)
 {
 	struct rescue_request *req = r->req;
 	struct itimerspec its = { .it_value.tv_sec = c->cfg.rescue_timeout_s };
-	char *env[RESCUE_ENV_MAX], store[8192];
+	struct rescue_env re = {
+		.snapshot = req->snapshot,
+		.id = req->id,
+		.app = req->app,
+		.cause = req->cause,
+		.pid = req->pid,
+		.uid = req->uid,
+		.signal = req->signal,
+		.exit_code = req->exit_code,
+	};
+	char *env[RESCUE_ENV_COUNT + 1], store[8192];
 	struct user_spawn u = {
 		.uid = req->uid,
 		.gid = req->gid,
@@ -268,7 +248,7 @@ static int spawn(struct collector *c, struct rescue *r)
 	};
 	int out[2], err;
 
-	if (rescue_env(req, env, store, sizeof(store)))
+	if (rescue_env_format(&re, env, store, sizeof(store)))
 		return -E2BIG;
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return -errno;

@@ -18,6 +18,7 @@
 #include "ctl/autosaves.h"
 #include "ctl/ctl.h"
 #include "ctl/run_as_user.h"
+#include "spawn/rescue_env.h"
 #include "ctl/state_dir.h"
 
 static json_object *entry_json(const struct autosave_entry *e)
@@ -71,9 +72,20 @@ static void print_table(const struct autosave_entry *v, size_t n)
 /* Runs one rescue; returns 0 when it succeeded (and the autosave is gone). */
 static int recover_one(const struct autosave_entry *e, unsigned int timeout_s)
 {
-	char id[CRASH_ID_LEN], vars[8][4200], *env[9];
+	char id[CRASH_ID_LEN], store[8192], *env[RESCUE_ENV_COUNT + 2];
 	struct run_as r = { .uid = e->uid, .gid = e->gid, .argv = e->argv, .timeout_s = timeout_s };
-	int wstatus = 0, timed_out = 0, err, i = 0;
+	/* How it died is unknown: the collector was not there to see it. */
+	struct rescue_env re = {
+		.snapshot = e->path,
+		.id = id,
+		.app = e->app,
+		.cause = "unknown",
+		.pid = e->pid,
+		.uid = e->uid,
+		.signal = 0,
+		.exit_code = -1,
+	};
+	int wstatus = 0, timed_out = 0, err;
 
 	if (e->problem)
 		return ctl_fail("%s: not run: %s", e->path, e->problem);
@@ -82,18 +94,10 @@ static int recover_one(const struct autosave_entry *e, unsigned int timeout_s)
 		return 0;
 	}
 	crash_id_make(id, e->saved_ms, e->pid);
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_SNAPSHOT=%s", e->path);
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_ID=%s", id);
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_APP=%s", e->app);
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_PID=%d", (int)e->pid);
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_UID=%u", (unsigned int)e->uid);
-	/* How it died is unknown: the collector was not there to see it. */
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_CAUSE=unknown");
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_SIGNAL=0");
-	snprintf(vars[i++], sizeof(vars[0]), "FAULTGUARD_AUTOSAVE=1");
-	for (i = 0; i < 8; i++)
-		env[i] = vars[i];
-	env[8] = NULL;
+	if (rescue_env_format(&re, env, store, sizeof(store)))
+		return ctl_fail("%s: the rescue environment does not fit", e->path);
+	env[RESCUE_ENV_COUNT] = "FAULTGUARD_AUTOSAVE=1";
+	env[RESCUE_ENV_COUNT + 1] = NULL;
 	r.extra_env = env;
 	fflush(stdout);
 	err = run_as_user(&r, &wstatus, &timed_out);

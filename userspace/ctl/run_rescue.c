@@ -8,28 +8,36 @@
 
 #include "common/cause.h"
 #include "ctl/run_rescue.h"
+#include "spawn/rescue_env.h"
 #include "lib/guard.h"
 
 static int set_env(const struct rescue_info *r)
 {
-	char pid[16], uid[16], sig[16], code[16];
-	const char *cause = cause_of_wstatus(r->wstatus);
+	static char store[8192];
+	char *env[RESCUE_ENV_COUNT + 1];
+	struct rescue_env re = {
+		.snapshot = r->snapshot,
+		.id = r->id,
+		.app = r->app,
+		.cause = cause_of_wstatus(r->wstatus),
+		.pid = r->pid,
+		.uid = r->uid,
+		.signal = WIFSIGNALED(r->wstatus) ? WTERMSIG(r->wstatus) : 0,
+		.exit_code = WIFEXITED(r->wstatus) ? WEXITSTATUS(r->wstatus) : -1,
+	};
+	int i, err;
 
-	snprintf(pid, sizeof(pid), "%d", (int)r->pid);
-	snprintf(uid, sizeof(uid), "%u", (unsigned int)r->uid);
-	snprintf(sig, sizeof(sig), "%d", WIFSIGNALED(r->wstatus) ? WTERMSIG(r->wstatus) : 0);
-	/* Empty when it was killed: there is no exit code. */
-	if (WIFEXITED(r->wstatus))
-		snprintf(code, sizeof(code), "%d", WEXITSTATUS(r->wstatus));
-	else
-		code[0] = '\0';
 	/* The dictionary fd of a guardian above us is not the rescue's to take. */
 	unsetenv("FAULTGUARD_FD");
-	if (setenv("FAULTGUARD_SNAPSHOT", r->snapshot, 1) || setenv("FAULTGUARD_ID", r->id, 1) ||
-	    setenv("FAULTGUARD_APP", r->app, 1) || setenv("FAULTGUARD_PID", pid, 1) ||
-	    setenv("FAULTGUARD_UID", uid, 1) || setenv("FAULTGUARD_CAUSE", cause ? cause : "", 1) ||
-	    setenv("FAULTGUARD_SIGNAL", sig, 1) || setenv("FAULTGUARD_EXIT_CODE", code, 1))
-		return -errno;
+	err = rescue_env_format(&re, env, store, sizeof(store));
+	if (err) {
+		errno = -err;
+		return err;
+	}
+	/* In the child, just before exec: the strings live as long as needed. */
+	for (i = 0; env[i]; i++)
+		if (putenv(env[i]))
+			return -errno;
 	return 0;
 }
 
