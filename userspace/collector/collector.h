@@ -55,14 +55,6 @@ struct reg {
 	struct reg *hup_next;     /* on the hung-up list */
 };
 
-struct collector_stats {
-	uint64_t registrations_total;
-	uint64_t rejects_total;
-	uint64_t crashes_total;
-	uint64_t rescues_total;
-	uint64_t snapshot_bytes_total;
-};
-
 struct collector {
 	struct config cfg;
 	struct loop *loop;
@@ -86,7 +78,6 @@ struct collector {
 	struct watch signal_w;
 	struct watch monitor_w;
 	struct rescue_queue *rescues;
-	struct collector_stats stats;
 	struct ops *ops;
 	int stopping; /* shutting down: waiting for running rescues */
 };

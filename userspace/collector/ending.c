@@ -156,7 +156,6 @@ static void crash(struct collector *c, struct reg *r, const struct fg_event *e)
 	int err = 0;
 
 	crash_id_make(id, when, r->id.pid);
-	c->stats.crashes_total++;
 	/* First the record that says it happened, before anything slow. */
 	audit_crash(c, r, e, id, cause, sig, exit_code);
 
@@ -171,7 +170,6 @@ static void crash(struct collector *c, struct reg *r, const struct fg_event *e)
 	audit_emit(c->audit, record_snapshot(id, r->app, r->id.pid, path, snap, st.discarded,
 					     mono_ms() - t0, err));
 	if (!err) {
-		c->stats.snapshot_bytes_total += snap->bytes;
 		/* The snapshot supersedes the autosave; without it the autosave is all we have. */
 		ops_registration_ended(c, r);
 		ops_snapshot_written(c);

@@ -223,7 +223,6 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 	u->regs++;
 	u->bytes += size;
 	c->nregs++;
-	c->stats.registrations_total++;
 	*out = r;
 	return 0;
 }

@@ -92,7 +92,6 @@ static void audit_rescue(struct collector *c, const struct rescue_request *req, 
 	};
 
 	audit_emit(c->audit, record_rescue(&f));
-	c->stats.rescues_total++;
 }
 
 static void rescue_release(void *p)

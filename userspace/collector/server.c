@@ -223,7 +223,6 @@ static void audit_reject(struct collector *c, const struct identity *id, const c
 	json_object_object_add(rec, "uid", json_object_new_int64(id->uid));
 	json_object_object_add(rec, "reason", audit_str(why));
 	audit_emit(c->audit, rec);
-	c->stats.rejects_total++;
 	if (c->cfg.verbose)
 		fprintf(stderr, "faultguardd: rejected pid %d uid %u: %s\n", id->pid, id->uid, why);
 }
