@@ -65,8 +65,14 @@ static int parse_uint(const char *v, unsigned long long max, unsigned long long 
 	return 0;
 }
 
-/* A size with an optional K/M/G suffix (powers of 1024). */
-static int parse_size(const char *v, unsigned long long *out)
+struct unit {
+	char suffix;
+	unsigned long long mul;
+};
+
+/* A number with an optional one-letter unit from @units (a 0 suffix ends the list). */
+static int parse_scaled(const char *v, const struct unit *units, unsigned long long max,
+			unsigned long long *out)
 {
 	unsigned long long n, mul = 1;
 	char buf[64], *end;
@@ -75,38 +81,12 @@ static int parse_size(const char *v, unsigned long long *out)
 	if (len == 0 || len >= sizeof(buf))
 		return -EINVAL;
 	strcpy(buf, v);
-	switch (buf[len - 1]) {
-	case 'K': case 'k': mul = 1ull << 10; buf[len - 1] = '\0'; break;
-	case 'M': case 'm': mul = 1ull << 20; buf[len - 1] = '\0'; break;
-	case 'G': case 'g': mul = 1ull << 30; buf[len - 1] = '\0'; break;
-	case 'T': case 't': mul = 1ull << 40; buf[len - 1] = '\0'; break;
-	}
-	errno = 0;
-	if (buf[0] == '-' || !buf[0])
-		return -EINVAL;
-	n = strtoull(buf, &end, 10);
-	if (errno || *end || n > ULLONG_MAX / mul)
-		return -EINVAL;
-	*out = n * mul;
-	return 0;
-}
-
-/* A duration in seconds with an optional s/m/h/d suffix: 90, 90s, 10m, 2h, 14d. */
-static int parse_duration(const char *v, unsigned long long max, unsigned long long *out)
-{
-	unsigned long long n, mul = 1;
-	char buf[64], *end;
-	size_t len = strlen(v);
-
-	if (len == 0 || len >= sizeof(buf))
-		return -EINVAL;
-	strcpy(buf, v);
-	switch (buf[len - 1]) {
-	case 's': mul = 1; buf[len - 1] = '\0'; break;
-	case 'm': mul = 60; buf[len - 1] = '\0'; break;
-	case 'h': mul = 3600; buf[len - 1] = '\0'; break;
-	case 'd': mul = 86400; buf[len - 1] = '\0'; break;
-	}
+	for (; units->suffix; units++)
+		if (buf[len - 1] == units->suffix) {
+			mul = units->mul;
+			buf[len - 1] = '\0';
+			break;
+		}
 	errno = 0;
 	if (buf[0] < '0' || buf[0] > '9')
 		return -EINVAL;
@@ -115,6 +95,28 @@ static int parse_duration(const char *v, unsigned long long max, unsigned long l
 		return -EINVAL;
 	*out = n * mul;
 	return 0;
+}
+
+/* A size with an optional K/M/G/T suffix (powers of 1024). */
+static int parse_size(const char *v, unsigned long long *out)
+{
+	static const struct unit units[] = {
+		{ 'K', 1ull << 10 }, { 'k', 1ull << 10 }, { 'M', 1ull << 20 }, { 'm', 1ull << 20 },
+		{ 'G', 1ull << 30 }, { 'g', 1ull << 30 }, { 'T', 1ull << 40 }, { 't', 1ull << 40 },
+		{ 0, 0 },
+	};
+
+	return parse_scaled(v, units, ULLONG_MAX, out);
+}
+
+/* A duration in seconds with an optional s/m/h/d suffix: 90, 90s, 10m, 2h, 14d. */
+static int parse_duration(const char *v, unsigned long long max, unsigned long long *out)
+{
+	static const struct unit units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 0, 0 },
+	};
+
+	return parse_scaled(v, units, max, out);
 }
 
 static int parse_bool(const char *v, int *out)
