@@ -16,6 +16,7 @@
 #include "dict/dict.h"
 #include "faultguard.h"
 #include "lib/client.h"
+#include "lib/opts.h"
 
 struct fg {
 	struct dict_writer *w;
@@ -94,28 +95,6 @@ static void handles_remove(struct fg *fg)
 	pthread_mutex_unlock(&handles_lock);
 }
 
-static int opts_ok(const struct fg_opts *opts)
-{
-	size_t n = 0;
-
-	if (!opts || opts->sz < offsetof(struct fg_opts, flags) + sizeof(opts->flags))
-		return 0;
-	if (!proto_app_name_ok(opts->app))
-		return 0;
-	if (opts->flags & ~FG_RESCUE_SIGNAL_ONLY)
-		return 0;
-	if (opts->max_bytes && (opts->max_bytes < DICT_MIN_BYTES || opts->max_bytes > DICT_MAX_BYTES))
-		return 0;
-	if (opts->rescue_argv) {
-		while (opts->rescue_argv[n])
-			if (strlen(opts->rescue_argv[n++]) > PROTO_MAX_ARG)
-				return 0;
-		if (n == 0 || n > PROTO_MAX_ARGS || !opts->rescue_argv[0][0])
-			return 0;
-	}
-	return 1;
-}
-
 /* The dictionary a guardian passed in $FAULTGUARD_FD, or -ENOENT. */
 static int take_guard_fd(void)
 {
@@ -164,7 +143,7 @@ FG_EXPORT struct fg *fg_open(const struct fg_opts *opts)
 	struct fg *fg;
 	int err;
 
-	if (!opts_ok(opts)) {
+	if (!opts_valid(opts)) {
 		errno = EINVAL;
 		return NULL;
 	}

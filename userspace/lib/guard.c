@@ -18,6 +18,7 @@
 #include "dict/dict.h"
 #include "faultguard.h"
 #include "lib/guard.h"
+#include "lib/opts.h"
 #include "snapshot/snapshot.h"
 
 static const int guarded_signals[GUARD_NSIGNALS] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
@@ -157,9 +158,6 @@ FG_EXPORT int fg_guard(const struct fg_opts *opts, fg_launch_fn launch, fg_rescu
 
 	if (!opts || !launch || opts->sz < offsetof(struct fg_opts, flags) + sizeof(opts->flags))
 		return -EINVAL;
-	/* Checked here, not in the child, so that bad options never fork. */
-	if (!proto_app_name_ok(opts->app) || (opts->flags & ~FG_RESCUE_SIGNAL_ONLY))
-		return -EINVAL;
 	/* This guardian is the rescuer: the child needs no command and no collector socket. */
 	child_opts = (struct fg_opts){
 		.sz = sizeof(child_opts),
@@ -167,6 +165,9 @@ FG_EXPORT int fg_guard(const struct fg_opts *opts, fg_launch_fn launch, fg_rescu
 		.max_bytes = opts->max_bytes,
 		.flags = opts->flags,
 	};
+	/* Checked here, not in the child, so that bad options never fork. */
+	if (!opts_valid(&child_opts))
+		return -EINVAL;
 	memfd = dict_memfd_create(opts->app, opts->max_bytes);
 	if (memfd < 0)
 		return memfd;
