@@ -91,13 +91,11 @@ void ending_tick(struct collector *c)
 		next = r->hup_next;
 		if (now < r->hangup_deadline)
 			continue;
-		if (dict_fd_closed(r->memfd))
-			unregister(c, r, "close", -1);
-		else if (process_alive(r))
-			unregister(c, r, "hangup", -1);
-		/* A dead process without an exit record: the record was lost. */
-		else
-			unregister(c, r, "hangup", -1);
+		/* Dead without an exit record: the ring buffer dropped it. */
+		if (!process_alive(r))
+			fprintf(stderr, "faultguardd: pid %d died unseen (its exit record was lost)\n",
+				(int)r->id.pid);
+		unregister(c, r, dict_fd_closed(r->memfd) ? "close" : "hangup", -1);
 	}
 }
 
