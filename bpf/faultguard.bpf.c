@@ -37,7 +37,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);   /* tgid */
-	__type(value, __u64); /* start_boottime, informational */
+	__type(value, __u8);  /* presence only */
 } watched SEC(".maps");
 
 struct {

@@ -126,15 +126,17 @@ static void watched_bit(struct monitor *m, uint32_t tgid, int on)
 		__atomic_and_fetch(word, ~bit, __ATOMIC_SEQ_CST);
 }
 
-int monitor_watch(struct monitor *m, uint32_t tgid, uint64_t start_boottime)
+int monitor_watch(struct monitor *m, uint32_t tgid)
 {
+	const uint8_t present = 1;
+
 	/*
 	 * Left set even if the update fails: the tgid may be in the map already
 	 * for another of its dictionaries, and a stray bit only costs a lookup.
 	 */
 	watched_bit(m, tgid, 1);
-	return bpf_map__update_elem(m->skel->maps.watched, &tgid, sizeof(tgid), &start_boottime,
-				    sizeof(start_boottime), BPF_ANY);
+	return bpf_map__update_elem(m->skel->maps.watched, &tgid, sizeof(tgid), &present,
+				    sizeof(present), BPF_ANY);
 }
 
 int monitor_unwatch(struct monitor *m, uint32_t tgid)

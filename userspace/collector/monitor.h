@@ -25,7 +25,7 @@ void monitor_close(struct monitor *m); /* accepts NULL */
 int monitor_fd(const struct monitor *m);
 /* Delivers every waiting record; returns their number or -errno. */
 int monitor_consume(struct monitor *m);
-int monitor_watch(struct monitor *m, uint32_t tgid, uint64_t start_boottime);
+int monitor_watch(struct monitor *m, uint32_t tgid);
 int monitor_unwatch(struct monitor *m, uint32_t tgid);
 /* Records the kernel could not queue because the ring buffer was full. */
 uint64_t monitor_lost(const struct monitor *m);

@@ -203,7 +203,7 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 		return -ENOMEM;
 	}
 	r->id = *id;
-	err = monitor_watch(c->mon, (uint32_t)id->pid, 0);
+	err = monitor_watch(c->mon, (uint32_t)id->pid);
 	if (err) {
 		free(r);
 		*why = "the BPF watch list is full";
