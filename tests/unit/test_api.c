@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dict/crc32c.h"
 #include "dict/dict.h"
 #include "faultguard.h"
 #include "framework/test.h"
@@ -660,6 +661,129 @@ out:
 	fg_snapshot_close(s);
 	fg_close(fg);
 	close(fd);
+}
+
+/* --- the write paths against a model ------------------------------------------- */
+
+/*
+ * fg_set has a fast path (a bound key at the start of its probe chain, an
+ * inline value, no transaction) beside the general one. Random sets, dels
+ * and transactions in a small dictionary (so probe chains collide and the
+ * arena fills) must leave exactly what a plain model holds, through fg_get
+ * and through the reader, with nothing discarded, on both CRC paths.
+ */
+enum { MODEL_KEYS = 24, MODEL_VAL_MAX = 150 };
+
+struct model {
+	char keys[MODEL_KEYS][220];
+	uint8_t val[MODEL_KEYS][MODEL_VAL_MAX];
+	size_t len[MODEL_KEYS];
+	bool present[MODEL_KEYS];
+};
+
+static uint64_t model_rand(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static bool model_check(struct fg *fg, int fd, const struct model *m, const char *when)
+{
+	size_t discarded = 1;
+	struct fg_snapshot *s = read_back(fd, &discarded);
+	bool ok = ASSERT_NOT_NULL(s, when);
+	int i;
+
+	if (ok)
+		ok = ASSERT_EQ(discarded, 0, when);
+	for (i = 0; ok && i < MODEL_KEYS; i++)
+		ok = m->present[i] ? expect_value(fg, s, m->keys[i], m->val[i], m->len[i])
+				   : expect_absent(fg, s, m->keys[i]);
+	fg_snapshot_close(s);
+	return ok;
+}
+
+static void random_ops_match_a_model(bool hw, uint64_t seed)
+{
+	static struct model m, saved;
+	static const size_t key_lens[] = {1, 7, 8, 16, 39, 40, 41, 64, 200};
+	int saved_hw = crc32c_hw, fd, i, op, in_txn = 0;
+	uint64_t x = seed;
+	struct fg *fg;
+	char when[64];
+
+	if (hw && !ASSERT_TRUE(crc32c_hw, "the CPU has crc32 (the fast path needs it)"))
+		return;
+	crc32c_hw = hw;
+	memset(&m, 0, sizeof(m));
+	/* Key i is one letter repeated: lengths on both sides of the inline limit. */
+	for (i = 0; i < MODEL_KEYS; i++)
+		memset(m.keys[i], 'A' + i, key_lens[i % 9]);
+	fg = open_dict("model", 64 << 10, &fd);
+	if (!fg)
+		goto out;
+	for (op = 0; op < 6000; op++) {
+		int k = (int)(model_rand(&x) % MODEL_KEYS), r = (int)(model_rand(&x) % 100), err;
+		uint8_t val[MODEL_VAL_MAX];
+		size_t len;
+
+		snprintf(when, sizeof(when), "op %d (seed %llu)", op, (unsigned long long)seed);
+		if (r < 65) {
+			/* Mostly inline sizes, now and then one in the arena. */
+			len = model_rand(&x) % 8 ? model_rand(&x) % 65 : model_rand(&x) % MODEL_VAL_MAX;
+			fill(val, len, model_rand(&x));
+			err = fg_set(fg, m.keys[k], len ? val : NULL, len);
+			if (err == -ENOSPC)
+				continue; /* earlier values stay: the model keeps them too */
+			if (!ASSERT_OK(err, when))
+				break;
+			memcpy(m.val[k], val, len);
+			m.len[k] = len;
+			m.present[k] = true;
+		} else if (r < 80) {
+			err = fg_del(fg, m.keys[k]);
+			if (!ASSERT_EQ(err, m.present[k] ? 0 : -ENOENT, when))
+				break;
+			m.present[k] = false;
+		} else if (r < 85 && !in_txn) {
+			if (!ASSERT_OK(fg_begin(fg), when))
+				break;
+			saved = m;
+			in_txn = 1;
+		} else if (r < 90 && in_txn) {
+			if (!ASSERT_OK(fg_commit(fg), when))
+				break;
+			in_txn = 0;
+		} else if (r < 93 && in_txn) {
+			if (!ASSERT_OK(fg_rollback(fg), when))
+				break;
+			m = saved;
+			in_txn = 0;
+		}
+		/* A rescue sees committed state only: check it outside transactions. */
+		if (!in_txn && op % 97 == 0 && !model_check(fg, fd, &m, when))
+			break;
+	}
+	if (in_txn)
+		ASSERT_OK(fg_commit(fg), "final commit");
+	model_check(fg, fd, &m, "at the end");
+	fg_close(fg);
+	close(fd);
+out:
+	crc32c_hw = saved_hw;
+}
+
+TEST(random_ops_match_a_model_crc32_instructions)
+{
+	random_ops_match_a_model(true, 1);
+	random_ops_match_a_model(true, 2);
+}
+
+TEST(random_ops_match_a_model_portable_crc)
+{
+	random_ops_match_a_model(false, 3);
 }
 
 /* --- transactions -------------------------------------------------------------- */

@@ -52,6 +52,10 @@ int dict_fd_closed(int fd);
 int dict_fd_reset(int fd);
 
 int dict_set(struct dict_writer *w, const char *key, size_t klen, const void *val, size_t len);
+/* dict_set with a NUL-terminated @key: the path fg_set takes. */
+int dict_set_cstr(struct dict_writer *w, const char *key, const void *val, size_t len);
+/* strnlen(@key, 256): 256 means too long, 0 empty. @key may not be NULL. */
+size_t dict_key_len(const char *key);
 int dict_get(struct dict_writer *w, const char *key, size_t klen, void *buf, size_t buf_len,
 	     size_t *len);
 int dict_del(struct dict_writer *w, const char *key, size_t klen);

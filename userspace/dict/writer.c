@@ -255,6 +255,23 @@ _Static_assert(DICT_VAL_INLINE <= CRC32C_SHIFT_MAX, "inline values fit the shift
  * tag's and the two are joined by a shift: the same number, without the
  * value's chain of crc32 instructions waiting for the tag's.
  */
+/*
+ * crc32c_raw_update_short(~0u, NULL, @tag, sizeof(*tag)) field by field
+ * (x86 is little-endian), so the tag never has to be stored to be read.
+ */
+static inline CRC32C_HW_TARGET uint32_t
+tag_crc_raw_hw(const struct dict_version_tag *tag)
+{
+#if defined(__x86_64__)
+	uint64_t t = _mm_crc32_u64(0xffffffffu, tag->gen);
+
+	t = _mm_crc32_u64(t, tag->txn);
+	return (uint32_t)_mm_crc32_u64(t, (uint64_t)tag->len | (uint64_t)tag->key_crc << 32);
+#else
+	return crc32c_raw_update_short(~0u, NULL, (const uint8_t *)tag, sizeof(*tag));
+#endif
+}
+
 static __attribute__((always_inline)) inline uint32_t
 version_crc_fill(const struct dict_version_tag *tag, uint8_t *dst, const void *val, uint32_t len,
 		 const bool hw)
@@ -262,13 +279,13 @@ version_crc_fill(const struct dict_version_tag *tag, uint8_t *dst, const void *v
 	uint32_t t;
 
 	if (hw && len && len <= DICT_VAL_INLINE) {
-		t = crc32c_raw_update_short(~0u, NULL, (const uint8_t *)tag, sizeof(*tag));
+		t = tag_crc_raw_hw(tag);
 		if (len < CRC32C_SHIFT_MIN)
 			return ~crc32c_raw_update_short(t, dst, val, len);
 		return ~(crc32c_raw_shift(t, len) ^ crc32c_raw_update_short(0, dst, val, len));
 	}
 	if (hw)
-		t = ~crc32c_raw_update_short(~0u, NULL, (const uint8_t *)tag, sizeof(*tag));
+		t = ~tag_crc_raw_hw(tag);
 	else
 		t = crc32c(0, tag, sizeof(*tag));
 	/* An empty value may come as NULL: no pointer arithmetic on it. */
@@ -486,6 +503,114 @@ int dict_set(struct dict_writer *w, const char *key, size_t klen, const void *va
 	if (crc32c_hw)
 		return set_hw(w, key, klen, val, len);
 	return set_portable(w, key, klen, val, len);
+}
+
+/*
+ * strnlen(@key, 256) without a call: 16-byte aligned loads, which never
+ * cross a page, compared with zero. Like the C library's own strlen it may
+ * read past the NUL inside the last aligned 16 bytes; AddressSanitizer
+ * builds use strnlen so that a bad key is still reported where it is read.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define KEY_SCAN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KEY_SCAN_ASAN 1
+#endif
+#endif
+
+#if defined(__x86_64__) && !defined(KEY_SCAN_ASAN)
+static inline size_t key_len_scan(const char *key)
+{
+	uintptr_t at = (uintptr_t)key & ~(uintptr_t)15;
+	unsigned int skip = (unsigned int)((uintptr_t)key & 15), mask;
+	const __m128i zero = _mm_setzero_si128();
+	size_t n;
+
+	mask = (unsigned int)_mm_movemask_epi8(
+		       _mm_cmpeq_epi8(_mm_load_si128((const __m128i *)at), zero)) >> skip;
+	if (mask)
+		return (size_t)__builtin_ctz(mask);
+	for (n = 16 - skip; n < 256; n += 16) {
+		at += 16;
+		mask = (unsigned int)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(_mm_load_si128((const __m128i *)at), zero));
+		if (mask) {
+			n += (size_t)__builtin_ctz(mask);
+			return n < 256 ? n : 256;
+		}
+	}
+	return 256;
+}
+#else
+static inline size_t key_len_scan(const char *key)
+{
+	return strnlen(key, 256);
+}
+#endif
+
+size_t dict_key_len(const char *key)
+{
+	return key_len_scan(key);
+}
+
+/*
+ * dict_set_cstr on a CPU with crc32, with the common case on its own:
+ * overwriting a bound key whose slot starts its probe chain, with an inline
+ * value, outside a transaction. Its stores
+ * are set_body's, in the same order (version_publish, then
+ * version_invalidate); only the search for cases set_body also handles is
+ * left out, and any other case goes to dict_set.
+ */
+/* Out of line, so that set_cstr_hw keeps the frame of a small function. */
+static __attribute__((noinline)) int set_general(struct dict_writer *w, const char *key,
+						 size_t klen, const void *val, size_t len)
+{
+	return dict_set(w, key, klen, val, len);
+}
+
+static CRC32C_HW_TARGET __attribute__((flatten)) int
+set_cstr_hw(struct dict_writer *w, const char *key, const void *val, size_t len)
+{
+	size_t klen = key_len_scan(key);
+	struct dict_version *v, *old;
+	struct dict_slot *s;
+	uint64_t g0, g1;
+	uint32_t hash;
+
+	if (w->txn || !klen || klen > DICT_KEY_INLINE || len > DICT_VAL_INLINE || (!val && len))
+		goto general;
+	hash = ~crc32c_raw_update_short(~0u, NULL, (const uint8_t *)key, klen);
+	s = &w->slots[hash & w->mask];
+	if (atomic_load_explicit(&s->state, memory_order_relaxed) != SLOT_BOUND ||
+	    s->key_crc != hash || s->key_len != klen || !key_eq(s->key_inl, key, (uint32_t)klen))
+		goto general;
+	g0 = atomic_load_explicit(&s->ver[0].gen, memory_order_relaxed);
+	g1 = atomic_load_explicit(&s->ver[1].gen, memory_order_relaxed);
+	if (!g0 == !g1) /* not exactly one valid version */
+		goto general;
+	v = s->ver + (g0 != 0);
+	old = s->ver + (g0 == 0);
+	if (old->len == DICT_LEN_DELETED) /* a tombstone belongs to a transaction */
+		goto general;
+	version_publish(w, s, v, val, (uint32_t)len, 0, true);
+	version_invalidate(w, old);
+	w->bytes += len - old->len;
+	stats_update(w);
+	return 0;
+general:
+	return set_general(w, key, klen, val, len);
+}
+
+int dict_set_cstr(struct dict_writer *w, const char *key, const void *val, size_t len)
+{
+	if (!w || !w->base)
+		return -EBADF;
+	if (!key)
+		return -EINVAL;
+	if (crc32c_hw)
+		return set_cstr_hw(w, key, val, len);
+	return dict_set(w, key, key_len_scan(key), val, len);
 }
 
 int dict_get(struct dict_writer *w, const char *key, size_t klen, void *buf, size_t buf_len,

@@ -189,14 +189,14 @@ err_free:
 static inline size_t key_len(const char *key)
 {
 	/* 256 means "too long": dict_* reject it. */
-	return key ? strnlen(key, FG_KEY_MAX + 1) : 0;
+	return key ? dict_key_len(key) : 0;
 }
 
 FG_EXPORT int fg_set(struct fg *fg, const char *key, const void *val, size_t len)
 {
 	if (!fg)
 		return -EINVAL;
-	return dict_set(fg->w, key, key_len(key), val, len);
+	return dict_set_cstr(fg->w, key, val, len);
 }
 
 FG_EXPORT int fg_set_str(struct fg *fg, const char *key, const char *s)
