@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "common/atomic_file.h"
 #include "common/export.h"
 #include "dict/crc32c.h"
 #include "faultguard.h"
@@ -336,75 +337,25 @@ err_free:
 	return NULL;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
- * Writes @s under a temporary name, then renames it to @name. With @keep_fd
- * NULL, durably: fsync of the file before the rename, of the directory
- * after. Otherwise without either fsync, the file left open in *@keep_fd.
+ * Writes @s to @name through a temporary file and a rename. With @keep_fd
+ * NULL, durably (see atomic_file_write); otherwise without fsync, the file
+ * left open in *@keep_fd for the caller to sync.
  */
 static int write_at(int dirfd, const char *name, const struct fg_snapshot *s, uid_t uid, gid_t gid,
 		    int *keep_fd)
 {
-	char tmp[512];
+	const struct atomic_file_opts o = {
+		.mode = 0600, .uid = uid, .gid = gid, .sync = !keep_fd,
+	};
 	void *buf = NULL;
 	size_t len;
-	int fd, err;
+	int err;
 
-	if (strlen(name) + 16 >= sizeof(tmp))
-		return -ENAMETOOLONG;
 	err = snapshot_encode(s, &buf, &len);
 	if (err)
 		return err;
-	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto err_buf;
-	}
-	/* 0600 whatever the caller's umask: a snapshot is private to its user. */
-	if (fchmod(fd, 0600) < 0 ||
-	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchown(fd, uid, gid) < 0)) {
-		err = -errno;
-		goto err_unlink;
-	}
-	err = write_all(fd, buf, len);
-	if (!err && !keep_fd && fsync(fd) < 0)
-		err = -errno;
-	if (err)
-		goto err_unlink;
-	if (renameat(dirfd, tmp, dirfd, name) < 0) {
-		err = -errno;
-		goto err_unlink;
-	}
-	free(buf);
-	if (keep_fd) {
-		*keep_fd = fd;
-		return 0;
-	}
-	close(fd);
-	/* The rename itself must survive a power cut too. */
-	fsync(dirfd == AT_FDCWD ? -1 : dirfd);
-	return 0;
-
-err_unlink:
-	close(fd);
-	unlinkat(dirfd, tmp, 0);
-err_buf:
+	err = atomic_file_write(dirfd, name, buf, len, &o, keep_fd);
 	free(buf);
 	return err;
 }
