@@ -10,12 +10,14 @@
 #include "collector/autosave.h"
 #include "collector/collector.h"
 #include "collector/ops.h"
+#include "common/atomic_file.h"
 #include "common/timefmt.h"
 #include "dict/dict.h"
 #include "faultguard.h"
 #include "snapshot/snapshot.h"
 
 #define TICK_BUDGET_MS 20
+#define STEP_GAP_MS 200 /* between two slices of a pass: the loop serves others */
 #define KNOWN_BUCKETS 1024u
 
 /* A registration whose sidecar is written: (pid, registration time) survives pid reuse. */
@@ -114,36 +116,14 @@ static json_object *sidecar(const struct autosave *a, const struct reg *r)
 	return o;
 }
 
-/* @dirfd/@name atomically: a temporary file, owned by the app's user, fsynced, renamed. */
+/* @dirfd/@name atomically and durably, owned by the app's user. */
 static int write_sidecar(int dirfd, const char *name, const struct reg *r, const char *text)
 {
-	char tmp[160];
-	size_t len = strlen(text), off = 0;
-	int fd, err = 0;
+	const struct atomic_file_opts o = {
+		.mode = 0600, .uid = r->id.uid, .gid = r->id.gid, .sync = 1,
+	};
 
-	snprintf(tmp, sizeof(tmp), ".%s.%d.tmp", name, (int)getpid());
-	unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (fchown(fd, r->id.uid, r->id.gid) < 0 || fchmod(fd, 0600) < 0)
-		err = -errno;
-	while (!err && off < len) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno != EINTR)
-			err = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
-	if (!err && fsync(fd) < 0)
-		err = -errno;
-	close(fd);
-	if (!err && renameat(dirfd, tmp, dirfd, name) < 0)
-		err = -errno;
-	if (err)
-		unlinkat(dirfd, tmp, 0);
-	return err;
+	return atomic_file_write(dirfd, name, text, strlen(text), &o, NULL);
 }
 
 static int checkpoint(struct collector *c, struct reg *r)

@@ -13,18 +13,23 @@
 #include "collector/ops.h"
 #include "collector/retention.h"
 #include "collector/syslog.h"
+#include "common/atomic_file.h"
 #include "common/timefmt.h"
 
-/* Every label value is listed up front so that each series exists from the start at 0. */
+/*
+ * Every label value is listed up front so that each series exists from the
+ * start at 0: the values the audit records can carry (SPEC's causes and
+ * rescue statuses, and the ops records'), nothing else.
+ */
 static const char *const causes[] = {
 	"segfault", "bus_error", "abort",      "illegal_instruction", "fp_exception", "trap",
-	"oom_killed", "killed", "terminated", "signal",		     "exit_error",   "other",
+	"oom_killed", "killed", "terminated", "signal",		     "exit_error",
 };
 static const char *const statuses[] = {
-	"ok", "failed", "timeout", "spawn_error", "none", "rate_limited", "other",
+	"ok", "failed", "timeout", "spawn_error", "none", "rate_limited",
 };
-static const char *const expire_reasons[] = { "age", "bytes", "free_space", "other" };
-static const char *const reload_results[] = { "ok", "failed", "other" };
+static const char *const expire_reasons[] = { "age", "bytes", "free_space" };
+static const char *const reload_results[] = { "ok", "failed" };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -63,15 +68,17 @@ void metrics_free(struct metrics *m)
 	free(m);
 }
 
-/* The index of @v in @names; the last name ("other") for anything unlisted. */
-static size_t label_index(const char *const *names, size_t n, const char *v)
+/* Adds one to @counts at @v's place in @names; @v unlisted (or absent) counts nowhere. */
+static size_t count_label(uint64_t *counts, const char *const *names, size_t n, const char *v)
 {
 	size_t i;
 
-	for (i = 0; v && i < n - 1; i++)
-		if (!strcmp(names[i], v))
+	for (i = 0; v && i < n; i++)
+		if (!strcmp(names[i], v)) {
+			counts[i]++;
 			return i;
-	return n - 1;
+		}
+	return n;
 }
 
 static const char *get_str(json_object *rec, const char *key)
@@ -113,11 +120,10 @@ void metrics_observe(struct metrics *m, json_object *rec)
 	if (!m || !event)
 		return;
 	if (!strcmp(event, "crash")) {
-		m->crashes[label_index(causes, N(causes), get_str(rec, "cause"))]++;
+		count_label(m->crashes, causes, N(causes), get_str(rec, "cause"));
 	} else if (!strcmp(event, "rescue")) {
-		size_t st = label_index(statuses, N(statuses), get_str(rec, "status"));
+		size_t st = count_label(m->rescues, statuses, N(statuses), get_str(rec, "status"));
 
-		m->rescues[st]++;
 		/* ok, failed, timeout: only a command that started has a latency. */
 		if (st <= 2 && !get_int(rec, "latency_ms", &v))
 			observe_latency(m, v);
@@ -134,13 +140,11 @@ void metrics_observe(struct metrics *m, json_object *rec)
 				m->snapshot_written_bytes += (uint64_t)v;
 		}
 	} else if (!strcmp(event, "expire")) {
-		m->expired[label_index(expire_reasons, N(expire_reasons),
-				       get_str(rec, "reason"))]++;
+		count_label(m->expired, expire_reasons, N(expire_reasons), get_str(rec, "reason"));
 		if (!get_int(rec, "bytes", &v) && v > 0)
 			m->expired_bytes += (uint64_t)v;
 	} else if (!strcmp(event, "reload")) {
-		m->reloads[label_index(reload_results, N(reload_results),
-				       get_str(rec, "status"))]++;
+		count_label(m->reloads, reload_results, N(reload_results), get_str(rec, "status"));
 	}
 }
 
@@ -179,7 +183,7 @@ static void latency(FILE *f, const struct metrics *m)
 	fprintf(f, "%s_count %llu\n", name, (unsigned long long)m->latency_count);
 }
 
-char *metrics_render(struct collector *c)
+char *metrics_render(struct collector *c, unsigned int asking)
 {
 	const struct metrics *m = c->ops->metrics;
 	uint64_t autosaves = 0, autosave_errors = 0;
@@ -197,7 +201,9 @@ char *metrics_render(struct collector *c)
 	fprintf(f, "faultguard_start_time_seconds %.3f\n", (double)m->start_ms / 1000.0);
 	one(f, "faultguard_registrations", "gauge",
 	    "Live registrations: processes whose dictionary the collector holds.", c->nregs);
-	one(f, "faultguard_connections", "gauge", "Open client connections.", c->nconns);
+	one(f, "faultguard_connections", "gauge",
+	    "Open client connections (not counting a faultguardctl asking for these metrics).",
+	    c->nconns - asking);
 	one(f, "faultguard_registrations_total", "counter", "Registrations accepted.",
 	    m->registrations_total);
 	one(f, "faultguard_rejects_total", "counter",
@@ -243,38 +249,15 @@ char *metrics_render(struct collector *c)
 
 int metrics_write_textfile(struct collector *c, const char *path)
 {
-	char tmp[4096 + 32], *text = metrics_render(c);
-	size_t len, off = 0;
-	int fd, err = 0;
+	/* node_exporter runs as its own user: readable by all, whatever our umask. */
+	const struct atomic_file_opts o = { .mode = 0644, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	char *text = metrics_render(c, 0);
+	int err;
 
 	if (!text)
 		return -ENOMEM;
-	len = strlen(text);
-	/* Not *.prom: node_exporter must never read the half-written file. */
-	snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		free(text);
-		return -errno;
-	}
-	while (off < len && !err) {
-		ssize_t n = write(fd, text + off, len - off);
-
-		if (n < 0 && errno != EINTR)
-			err = -errno;
-		else if (n > 0)
-			off += (size_t)n;
-	}
+	/* The temporary name ends in .tmp: node_exporter never reads a half-written file. */
+	err = atomic_file_write(AT_FDCWD, path, text, strlen(text), &o, NULL);
 	free(text);
-	/* node_exporter runs as its own user: readable by all, whatever our umask. */
-	if (fchmod(fd, 0644) < 0 && !err)
-		err = -errno;
-	if (close(fd) < 0 && !err)
-		err = -errno;
-	/* Readers that race the rename see the old file or the new one, whole. */
-	if (!err && rename(tmp, path) < 0)
-		err = -errno;
-	if (err)
-		unlink(tmp);
 	return err;
 }

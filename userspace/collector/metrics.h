@@ -21,8 +21,12 @@ void metrics_free(struct metrics *m); /* accepts NULL */
 /* Counts what audit record @rec says happened. */
 void metrics_observe(struct metrics *m, json_object *rec);
 
-/* The exposition text, malloc'd; NULL when out of memory. */
-char *metrics_render(struct collector *c);
+/*
+ * The exposition text, malloc'd; NULL when out of memory. @asking: the
+ * connections that asked for it (1 over the socket, 0 for the textfile),
+ * left out of faultguard_connections.
+ */
+char *metrics_render(struct collector *c, unsigned int asking);
 
 /* Writes the text to @path through a temporary file and a rename. */
 int metrics_write_textfile(struct collector *c, const char *path);

@@ -132,7 +132,7 @@ static void answer_show(struct collector *c, struct lines *out, const char *id)
 static void answer_metrics(struct collector *c, struct conn *cn)
 {
 	uint8_t buf[PROTO_MAX_MSG];
-	char *text = metrics_render(c), *p, *end;
+	char *text = metrics_render(c, 1), *p, *end;
 	int len;
 
 	for (p = text; p && *p; p = end) {
