@@ -31,6 +31,7 @@ struct autosave {
 	int64_t next_pass_ms; /* mono; 0 = not scheduled */
 	uint32_t cursor;      /* the next registry bucket of the running pass */
 	int in_pass;
+	int64_t next_step_ms; /* mono; the next slice of the running pass */
 	uint64_t written, errors;
 	int complained;
 	char boot_id[64];
@@ -226,12 +227,23 @@ static void prune_known(struct collector *c)
 	}
 }
 
+int64_t autosave_next(const struct collector *c)
+{
+	const struct autosave *a = c->ops->autosave;
+
+	if (!c->cfg.autosave_interval_s)
+		return INT64_MAX;
+	return a->in_pass ? a->next_step_ms : a->next_pass_ms;
+}
+
 void autosave_tick(struct collector *c)
 {
 	struct autosave *a = c->ops->autosave;
 	int64_t now = mono_ms(), until = now + TICK_BUDGET_MS;
 
 	if (!c->cfg.autosave_interval_s)
+		return;
+	if (a->in_pass && now < a->next_step_ms)
 		return;
 	if (!a->in_pass) {
 		if (!a->next_pass_ms)
@@ -253,6 +265,7 @@ void autosave_tick(struct collector *c)
 	}
 	if (a->cursor >= c->reg_buckets)
 		a->in_pass = 0;
+	a->next_step_ms = mono_ms() + STEP_GAP_MS;
 }
 
 void autosave_forget(struct collector *c, const struct reg *r)

@@ -25,6 +25,8 @@ void autosave_free(struct autosave *a); /* accepts NULL */
 
 /* From the collector's timer: starts or continues a pass when one is due. */
 void autosave_tick(struct collector *c);
+/* When autosave_tick has work (mono ms), INT64_MAX without an interval. */
+int64_t autosave_next(const struct collector *c);
 /* A new interval from a reload: the next pass is one interval from now. */
 void autosave_reschedule(struct collector *c);
 /* Deletes @r's autosave and its sidecar, if any. */

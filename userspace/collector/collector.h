@@ -75,6 +75,7 @@ struct collector {
 	uint32_t nconns;
 	/* timers and signals */
 	struct watch tick_w;
+	int64_t tick_armed; /* the deadline tick_w is set for (mono ms), 0 for none */
 	struct watch signal_w;
 	struct watch monitor_w;
 	struct rescue_queue *rescues;
@@ -115,6 +116,8 @@ void ending_on_hangup(struct collector *c, struct reg *r);
 /* Records that @r's client hung up while its process lived (it came back since). */
 void ending_note_hangup(struct collector *c, const struct reg *r);
 void ending_tick(struct collector *c);
+/* The earliest hang-up grace that runs out (mono ms), INT64_MAX for none. */
+int64_t ending_next_deadline(const struct collector *c);
 
 /* server.c */
 int server_open(struct collector *c, const char **why);
@@ -122,6 +125,8 @@ int server_open(struct collector *c, const char **why);
 int server_in_use(const char *path);
 void server_close(struct collector *c);
 void server_tick(struct collector *c);
+/* The earliest client deadline (mono ms), INT64_MAX for none. */
+int64_t server_next_deadline(const struct collector *c);
 /* Reads what the client of @r already sent (a CLOSE racing with its death). */
 void server_drain(struct collector *c, struct conn *conn);
 void server_conn_forget_reg(struct conn *conn);

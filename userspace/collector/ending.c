@@ -99,6 +99,17 @@ void ending_tick(struct collector *c)
 	}
 }
 
+int64_t ending_next_deadline(const struct collector *c)
+{
+	int64_t next = INT64_MAX;
+	const struct reg *r;
+
+	for (r = c->hungup; r; r = r->hup_next)
+		if (r->hangup_deadline < next)
+			next = r->hangup_deadline;
+	return next;
+}
+
 static void audit_crash(struct collector *c, const struct reg *r, const struct fg_event *e,
 			const char *id, const char *cause, int sig, int exit_code)
 {

@@ -18,6 +18,8 @@ struct loop {
 	int epfd;
 	int stop;
 	struct deferred *deferred;
+	void (*before_wait)(void *arg);
+	void *before_wait_arg;
 };
 
 int loop_new(struct loop **out)
@@ -94,12 +96,20 @@ void loop_defer_free(struct loop *l, void *p, void (*release)(void *))
 	l->deferred = d;
 }
 
+void loop_before_wait(struct loop *l, void (*fn)(void *arg), void *arg)
+{
+	l->before_wait = fn;
+	l->before_wait_arg = arg;
+}
+
 int loop_run(struct loop *l)
 {
 	struct epoll_event ev[BATCH];
 	int n, i;
 
 	while (!l->stop) {
+		if (l->before_wait)
+			l->before_wait(l->before_wait_arg);
 		n = epoll_wait(l->epfd, ev, BATCH, -1);
 		if (n < 0) {
 			if (errno == EINTR)

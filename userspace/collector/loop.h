@@ -31,6 +31,8 @@ int loop_mod(struct loop *l, struct watch *w, uint32_t events);
  */
 void loop_del(struct loop *l, struct watch *w);
 void loop_defer_free(struct loop *l, void *p, void (*release)(void *));
+/* @fn runs before every wait (after each batch of events): deadlines are set there. */
+void loop_before_wait(struct loop *l, void (*fn)(void *arg), void *arg);
 /* Runs until loop_stop(); returns 0, or -errno if epoll failed. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);

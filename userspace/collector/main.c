@@ -19,8 +19,6 @@
 #include "collector/collector.h"
 #include "collector/ops.h"
 
-#define TICK_MS 200
-
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: faultguardd [--socket PATH] [--state-dir DIR] [--audit-log PATH|-]\n"
@@ -141,6 +139,7 @@ static void on_tick(struct watch *w, uint32_t events)
 
 	(void)events;
 	(void)!read(w->fd, &n, sizeof(n));
+	c->tick_armed = 0; /* a one-shot timer: fired, so disarmed */
 	monitor_consume(c->mon);
 	if (!c->stopping)
 		server_tick(c);
@@ -149,12 +148,42 @@ static void on_tick(struct watch *w, uint32_t events)
 	ops_tick(c);
 }
 
+/*
+ * Before every wait: the timer is set for the earliest deadline anything
+ * has (a client's, a hang-up's grace, retention, autosave, metrics), and
+ * not at all when nothing has one, so an idle collector sleeps.
+ */
+static void arm_tick(void *arg)
+{
+	struct collector *c = arg;
+	int64_t next = server_next_deadline(c), t;
+	struct itimerspec its = { 0 };
+
+	t = ending_next_deadline(c);
+	if (t < next)
+		next = t;
+	t = ops_next_deadline(c);
+	if (t < next)
+		next = t;
+	if (next < 1)
+		next = 1; /* due now: an absolute 0 would disarm */
+	if (next == c->tick_armed)
+		return;
+	if (next != INT64_MAX) {
+		its.it_value.tv_sec = next / 1000;
+		its.it_value.tv_nsec = (next % 1000) * 1000000L;
+	}
+	if (timerfd_settime(c->tick_w.fd, TFD_TIMER_ABSTIME, &its, NULL) == 0)
+		c->tick_armed = next;
+}
+
 static void on_monitor(struct watch *w, uint32_t events)
 {
 	struct collector *c = w->data;
 
 	(void)events;
 	monitor_consume(c->mon);
+	report_lost(c);
 }
 
 static int watch_signals(struct collector *c)
@@ -175,16 +204,12 @@ static int watch_signals(struct collector *c)
 
 static int watch_ticks(struct collector *c)
 {
-	struct itimerspec its = {
-		.it_interval = { .tv_nsec = TICK_MS * 1000000L },
-		.it_value = { .tv_nsec = TICK_MS * 1000000L },
-	};
-
 	c->tick_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	c->tick_w.fn = on_tick;
 	c->tick_w.data = c;
-	if (c->tick_w.fd < 0 || timerfd_settime(c->tick_w.fd, 0, &its, NULL) < 0)
+	if (c->tick_w.fd < 0)
 		return -errno;
+	loop_before_wait(c->loop, arm_tick, c);
 	return loop_add(c->loop, &c->tick_w, EPOLLIN);
 }
 

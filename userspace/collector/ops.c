@@ -83,6 +83,22 @@ void ops_tick(struct collector *c)
 	}
 }
 
+static int64_t earliest(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+int64_t ops_next_deadline(const struct collector *c)
+{
+	const struct ops *o = c->ops;
+	int64_t next = earliest(retention_next(c), autosave_next(c));
+
+	next = earliest(next, o->next_prune_ms);
+	if (c->cfg.metrics_textfile[0])
+		next = earliest(next, o->next_metrics_ms);
+	return next;
+}
+
 void ops_free(struct collector *c)
 {
 	struct ops *o = c->ops;

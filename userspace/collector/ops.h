@@ -39,8 +39,10 @@ struct ops {
 
 /* After the audit log is open: every later audit record reaches metrics and syslog. */
 int ops_init(struct collector *c, const struct config_flags *flags, const char **why);
-/* From the collector's timer (TICK_MS). */
+/* From the collector's timer: does what is due. */
 void ops_tick(struct collector *c);
+/* When ops_tick next has something to do (mono ms), INT64_MAX for never. */
+int64_t ops_next_deadline(const struct collector *c);
 /* SIGHUP (reload.c). */
 void ops_reload(struct collector *c);
 /* (Re)connects to syslog as the settings say. */

@@ -324,12 +324,21 @@ static void run(struct collector *c)
 	free(sc.v);
 }
 
+int64_t retention_next(const struct collector *c)
+{
+	const struct retention *r = c->ops->retention;
+
+	if (!r->last_run_ms)
+		return 0;
+	return r->last_run_ms + (r->pending ? MIN_GAP_MS : PERIOD_MS);
+}
+
 void retention_tick(struct collector *c)
 {
 	struct retention *r = c->ops->retention;
 	int64_t now = mono_ms();
 
-	if (r->last_run_ms && now - r->last_run_ms < (r->pending ? MIN_GAP_MS : PERIOD_MS))
+	if (now < retention_next(c))
 		return;
 	r->pending = 0;
 	r->last_run_ms = now;

@@ -26,6 +26,8 @@ void retention_free(struct retention *r); /* accepts NULL */
 void retention_soon(struct collector *c);
 /* From the collector's timer: runs a pass when one is due. */
 void retention_tick(struct collector *c);
+/* When the next pass is due (mono ms). */
+int64_t retention_next(const struct collector *c);
 
 /* Snapshot files and their bytes on disk, as of the last pass. */
 uint64_t retention_bytes(const struct collector *c);

@@ -561,6 +561,17 @@ void server_tick(struct collector *c)
 	}
 }
 
+int64_t server_next_deadline(const struct collector *c)
+{
+	int64_t next = INT64_MAX;
+	const struct conn *cn;
+
+	for (cn = c->pending; cn; cn = cn->pend_next)
+		if (cn->deadline < next)
+			next = cn->deadline;
+	return next;
+}
+
 static int make_parent_dir(const char *path)
 {
 	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
