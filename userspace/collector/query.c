@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Queries, each answered with one JSON object per PROTO_TEXT packet and a
- * PROTO_END. Root sees everything, anyone else only their own:
+ * Queries, answered with PROTO_TEXT packets and a PROTO_END. Root sees
+ * everything, anyone else only their own:
  *   "status"   live registrations
  *   "list"     crashes recorded in the audit log
  *   "show ID"  every audit record of one crash
@@ -20,8 +20,11 @@
 #include "dict/dict.h"
 
 /*
- * JSON answers travel as lines, as many per PROTO_TEXT packet as fit: a long
- * list then takes a few dozen packets, not one per crash.
+ * JSON answers travel as lines (one JSON object each) in a stream of
+ * PROTO_TEXT packets, as many per packet as fit: a long list then takes a
+ * few dozen packets, not one per crash. A line that fits a packet is never
+ * cut; a longer one (a registration with a long rescue command) spans
+ * packets, and the client joins the pieces up to its newline.
  */
 struct lines {
 	struct conn *cn;
@@ -42,18 +45,28 @@ static void lines_flush(struct lines *l)
 	l->len = 0;
 }
 
+static void lines_put(struct lines *l, const char *p, size_t n)
+{
+	while (n) {
+		size_t k = sizeof(l->buf) - l->len < n ? sizeof(l->buf) - l->len : n;
+
+		memcpy(l->buf + l->len, p, k);
+		l->len += k;
+		p += k;
+		n -= k;
+		if (l->len == sizeof(l->buf))
+			lines_flush(l);
+	}
+}
+
 static void lines_add(struct lines *l, const char *line)
 {
 	size_t n = strlen(line);
 
-	/* A line longer than a packet cannot be sent whole: it is left out. */
-	if (n + 1 > sizeof(l->buf))
-		return;
-	if (l->len + n + 1 > sizeof(l->buf))
+	if (n + 1 <= sizeof(l->buf) && l->len + n + 1 > sizeof(l->buf))
 		lines_flush(l);
-	memcpy(l->buf + l->len, line, n);
-	l->buf[l->len + n] = '\n';
-	l->len += n + 1;
+	lines_put(l, line, n);
+	lines_put(l, "\n", 1);
 }
 
 static void status_one(struct lines *out, const struct reg *r)

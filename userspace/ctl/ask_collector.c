@@ -2,6 +2,7 @@
 /* faultguardctl's side of a query to the collector (PROTO_QUERY). */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,31 +87,62 @@ out:
 	return rc;
 }
 
+/* The longest answer line accepted (a registration's JSON with its rescue argv). */
+#define LINE_MAX_BYTES (4u << 20)
+
+/* Lines may span packets: the piece before a packet's last newline waits in @buf. */
 struct per_line {
 	int (*fn)(const char *line, void *arg);
 	void *arg;
+	char *buf;
+	size_t len, cap;
+	int overlong; /* the line being joined is over LINE_MAX_BYTES: skip to its end */
 };
+
+static int line_append(struct per_line *pl, const char *p, size_t n)
+{
+	if (pl->overlong)
+		return 0;
+	if (pl->len + n + 1 > LINE_MAX_BYTES) {
+		pl->overlong = 1;
+		pl->len = 0;
+		return 0;
+	}
+	if (pl->len + n + 1 > pl->cap) {
+		size_t cap = (pl->len + n + 1) * 2;
+		char *b = realloc(pl->buf, cap);
+
+		if (!b)
+			return -ENOMEM;
+		pl->buf = b;
+		pl->cap = cap;
+	}
+	memcpy(pl->buf + pl->len, p, n);
+	pl->len += n;
+	pl->buf[pl->len] = '\0';
+	return 0;
+}
 
 static int split_lines(const char *text, void *arg)
 {
 	struct per_line *pl = arg;
-	char line[PROTO_TEXT_MAX + 1];
 	const char *p = text, *nl;
 	int rc;
 
 	while (*p) {
-		size_t n;
-
 		nl = strchr(p, '\n');
-		n = nl ? (size_t)(nl - p) : strlen(p);
-		if (n && n < sizeof(line)) {
-			memcpy(line, p, n);
-			line[n] = '\0';
-			rc = pl->fn(line, pl->arg);
-			if (rc)
-				return rc;
-		}
-		p += n + (nl ? 1 : 0);
+		if (line_append(pl, p, nl ? (size_t)(nl - p) : strlen(p)))
+			return ctl_fail("out of memory reading the collector's answer");
+		if (!nl)
+			break;
+		if (pl->overlong)
+			fprintf(stderr, "faultguardctl: left out an answer line over %u MiB\n",
+				LINE_MAX_BYTES >> 20);
+		else if (pl->len && (rc = pl->fn(pl->buf, pl->arg)))
+			return rc;
+		pl->len = 0;
+		pl->overlong = 0;
+		p = nl + 1;
 	}
 	return 0;
 }
@@ -119,6 +151,8 @@ int ctl_ask_collector_lines(const char *socket_path, const char *what,
 			    int (*fn)(const char *line, void *arg), void *arg)
 {
 	struct per_line pl = { .fn = fn, .arg = arg };
+	int rc = ctl_ask_collector(socket_path, what, split_lines, &pl);
 
-	return ctl_ask_collector(socket_path, what, split_lines, &pl);
+	free(pl.buf);
+	return rc;
 }
