@@ -338,10 +338,12 @@ int main(void)
 	static struct fixture f;
 
 	fixture_init(&f);
-	compare(&f, "fg_set 16 B key + 64 B value (overwrite one key)", set_small_one_key,
+	compare(&f, "fg_set 16 B key + 64 B value (overwrite one key), against memcpy",
+		set_small_one_key,
 		"memcpy 16 B + 64 B in a function, sizes known at run time, + release store",
 		call_small_one_key, 2000000, "≤ 3x", 3);
-	compare(&f, "fg_set 16 B key + 64 B value (overwrite one key)", set_small_one_key,
+	compare(&f, "fg_set 16 B key + 64 B value (overwrite one key), against an inlined copy",
+		set_small_one_key,
 		"memcpy 80 B inlined by the compiler (sizes known at compile time) + release store",
 		copy_small_one_key, 2000000, "≤ 3x", 3);
 	compare(&f, "fg_set 16 B key + 64 B value (4096 keys round robin)", set_small_many_keys,

@@ -248,13 +248,13 @@ static inline void version_invalidate(struct dict_writer *w, struct dict_version
 
 _Static_assert(DICT_VAL_INLINE <= CRC32C_SHIFT_MAX, "inline values fit the shift table");
 
-/*
- * Copies @len bytes of @val to @dst and returns the version crc: crc32c of
- * the tag, continued over the bytes. With @hw (a compile-time constant)
- * and an inline value, the value's crc runs from zero in parallel with the
- * tag's and the two are joined by a shift: the same number, without the
- * value's chain of crc32 instructions waiting for the tag's.
- */
+/* tag_crc_raw_hw reads the tag as three little-endian words: gen, txn, len | key_crc << 32. */
+_Static_assert(sizeof(struct dict_version_tag) == 24 &&
+		       offsetof(struct dict_version_tag, txn) == 8 &&
+		       offsetof(struct dict_version_tag, len) == 16 &&
+		       offsetof(struct dict_version_tag, key_crc) == 20,
+	       "the version tag is three 64-bit words without padding");
+
 /*
  * crc32c_raw_update_short(~0u, NULL, @tag, sizeof(*tag)) field by field
  * (x86 is little-endian), so the tag never has to be stored to be read.
@@ -272,6 +272,13 @@ tag_crc_raw_hw(const struct dict_version_tag *tag)
 #endif
 }
 
+/*
+ * Copies @len bytes of @val to @dst and returns the version crc: crc32c of
+ * the tag, continued over the bytes. With @hw (a compile-time constant)
+ * and an inline value, the value's crc runs from zero in parallel with the
+ * tag's and the two are joined by a shift: the same number, without the
+ * value's chain of crc32 instructions waiting for the tag's.
+ */
 static __attribute__((always_inline)) inline uint32_t
 version_crc_fill(const struct dict_version_tag *tag, uint8_t *dst, const void *val, uint32_t len,
 		 const bool hw)
@@ -508,18 +515,20 @@ int dict_set(struct dict_writer *w, const char *key, size_t klen, const void *va
 /*
  * strnlen(@key, 256) without a call: 16-byte aligned loads, which never
  * cross a page, compared with zero. Like the C library's own strlen it may
- * read past the NUL inside the last aligned 16 bytes; AddressSanitizer
- * builds use strnlen so that a bad key is still reported where it is read.
+ * read past the NUL inside the last aligned 16 bytes; sanitizer builds
+ * (address, thread, memory) use strnlen, which they know, so that a bad
+ * key is still reported where it is read.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define KEY_SCAN_ASAN 1
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define KEY_SCAN_SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KEY_SCAN_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                        \
+	__has_feature(memory_sanitizer)
+#define KEY_SCAN_SANITIZED 1
 #endif
 #endif
 
-#if defined(__x86_64__) && !defined(KEY_SCAN_ASAN)
+#if defined(__x86_64__) && !defined(KEY_SCAN_SANITIZED)
 static inline size_t key_len_scan(const char *key)
 {
 	uintptr_t at = (uintptr_t)key & ~(uintptr_t)15;
@@ -554,14 +563,6 @@ size_t dict_key_len(const char *key)
 	return key_len_scan(key);
 }
 
-/*
- * dict_set_cstr on a CPU with crc32, with the common case on its own:
- * overwriting a bound key whose slot starts its probe chain, with an inline
- * value, outside a transaction. Its stores
- * are set_body's, in the same order (version_publish, then
- * version_invalidate); only the search for cases set_body also handles is
- * left out, and any other case goes to dict_set.
- */
 /* Out of line, so that set_cstr_hw keeps the frame of a small function. */
 static __attribute__((noinline)) int set_general(struct dict_writer *w, const char *key,
 						 size_t klen, const void *val, size_t len)
@@ -569,6 +570,15 @@ static __attribute__((noinline)) int set_general(struct dict_writer *w, const ch
 	return dict_set(w, key, klen, val, len);
 }
 
+/*
+ * dict_set_cstr on a CPU with crc32, with the common case on its own:
+ * overwriting a bound key whose slot starts its probe chain, with an inline
+ * value, outside a transaction. Its stores are set_body's, in the same
+ * order (version_publish, then version_invalidate); only the search for
+ * cases set_body also handles is left out, and any other case goes to
+ * dict_set. tests/unit/test_every_instruction.c reads the dictionary after
+ * each of its instructions.
+ */
 static CRC32C_HW_TARGET __attribute__((flatten)) int
 set_cstr_hw(struct dict_writer *w, const char *key, const void *val, size_t len)
 {
