@@ -64,6 +64,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 COLT_SRCS := $(wildcard tests/collector/test_*.c)
 COLT_BINS := $(COLT_SRCS:tests/collector/%.c=$(BUILD)/tests/%)
+# The collector tests' harness (tests/collector/collector_fixture.c), linked into each.
+COLT_OBJS := $(OBJ)/tests/collector/collector_fixture.o
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 EXAMPLE_SRCS := $(wildcard examples/*.c)
@@ -138,10 +140,15 @@ $(UNIT_BINS): $(BUILD)/tests/%: $(OBJ)/tests/unit/%.o $(TFW_OBJS) $(BUILD)/libfa
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CTL)
 
-$(COLT_BINS): $(BUILD)/tests/%: $(OBJ)/tests/collector/%.o $(TFW_OBJS) $(BUILD)/libfaultguard.a
+$(COLT_BINS): $(BUILD)/tests/%: $(OBJ)/tests/collector/%.o $(COLT_OBJS) $(TFW_OBJS) \
+		$(BUILD)/libfaultguard.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CTL)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS_CTL)
+# What one suite alone uses (hostile.o also sets the ASan options its forked apps need).
+$(filter $(BUILD)/tests/test_collector_%,$(COLT_BINS)): $(OBJ)/tests/collector/crash_check.o
+$(filter $(BUILD)/tests/test_hostile_%,$(COLT_BINS)): $(OBJ)/tests/collector/hostile.o
+$(filter $(BUILD)/tests/test_ops_%,$(COLT_BINS)): $(OBJ)/tests/collector/ops.o
 
 $(BUILD)/tests/helpers/%: $(OBJ)/tests/helpers/%.o $(BUILD)/libfaultguard.a
 	$(call msg,LD,$@)

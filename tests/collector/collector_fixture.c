@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* The collector tests' fixture: see collector_fixture.h. */
+/* The collector tests' harness: see collector_fixture.h. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,13 +21,12 @@
 #include <unistd.h>
 
 #include "collector_fixture.h"
-#include "common/crash_id.h"
 #include "common/proto.h"
-#include "faultguard.h"
 #include "framework/test.h"
-#include "helpers/app_data.h"
 
-static long long now_ms(void)
+/* --- files, time, processes -------------------------------------------------- */
+
+long long fx_now_ms(void)
 {
 	struct timespec ts;
 
@@ -34,7 +34,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void nap(int ms)
+void fx_nap(int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
 
@@ -42,10 +42,7 @@ static void nap(int ms)
 		;
 }
 
-static bool path_fmt(char *buf, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool path_fmt(char *buf, size_t len, const char *fmt, ...)
+bool fx_path(char *buf, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -60,19 +57,15 @@ static bool path_fmt(char *buf, size_t len, const char *fmt, ...)
 	return true;
 }
 
-static char *read_file(const char *path, size_t *len_out)
+/* All that @fd gives until EOF, malloc'd and NUL-terminated; NULL without memory. */
+static char *read_all(int fd, size_t *len_out)
 {
 	size_t cap = 4096, len = 0;
 	char *buf = malloc(cap + 1);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	if (fd < 0 || !buf) {
-		free(buf);
-		if (fd >= 0)
-			close(fd);
+	if (!buf)
 		return NULL;
-	}
 	for (;;) {
 		if (len == cap) {
 			char *nb = realloc(buf, cap * 2 + 1);
@@ -89,23 +82,153 @@ static char *read_file(const char *path, size_t *len_out)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
 	buf[len] = '\0';
 	if (len_out)
 		*len_out = len;
 	return buf;
 }
 
+char *fx_read_file(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *text;
+
+	if (fd < 0)
+		return NULL;
+	text = read_all(fd, len);
+	close(fd);
+	return text;
+}
+
+int fx_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "we");
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	if (fputs(text, f) < 0)
+		err = -EIO;
+	if (fclose(f) && !err)
+		err = -errno;
+	return err;
+}
+
+bool fx_wait_file(const char *path, bool exists, int timeout_ms)
+{
+	long long deadline = fx_now_ms() + timeout_ms;
+
+	while ((access(path, F_OK) == 0) != exists) {
+		if (fx_now_ms() > deadline)
+			return false;
+		fx_nap(20);
+	}
+	return true;
+}
+
+int fx_become(uid_t uid, gid_t gid, int ngroups, const gid_t *groups)
+{
+	if (!ngroups) {
+		groups = &gid;
+		ngroups = 1;
+	}
+	if (setgroups((size_t)ngroups, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0)
+		return -errno;
+	return 0;
+}
+
+char fx_proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* The comm may hold anything, ')' too: the state follows the last one. */
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : 0;
+}
+
+int fx_fd_count(pid_t pid, bool show)
+{
+	char dir[64], path[384], target[256];
+	struct dirent *d;
+	DIR *dp;
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	dp = opendir(dir);
+	if (!dp)
+		return -errno;
+	while ((d = readdir(dp))) {
+		ssize_t len;
+
+		if (d->d_name[0] == '.')
+			continue;
+		n++;
+		if (!show)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		len = readlink(path, target, sizeof(target) - 1);
+		target[len > 0 ? len : 0] = '\0';
+		fprintf(stderr, "    fd %s -> %s\n", d->d_name, target);
+	}
+	closedir(dp);
+	return n;
+}
+
+int fx_connect(const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return -errno;
+	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", path);
+	if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int err = -errno;
+
+		close(s);
+		return err;
+	}
+	return s;
+}
+
+/* Waits for our child @pid to end: true once reaped (its wait status in *status). */
+static bool reap(pid_t pid, int *status, int timeout_ms)
+{
+	long long deadline = fx_now_ms() + timeout_ms;
+
+	for (;;) {
+		pid_t got = waitpid(pid, status, WNOHANG);
+
+		if (got == pid)
+			return true;
+		if (got < 0 || fx_now_ms() >= deadline)
+			return false;
+		fx_nap(5);
+	}
+}
+
 static void dump_log(struct fx *fx)
 {
-	char *log = read_file(fx->log, NULL);
+	char *log = fx_read_file(fx->log, NULL);
 
 	if (log && *log)
 		fprintf(stderr, "  --- faultguardd stderr ---\n%s  ---\n", log);
 	free(log);
 }
 
-/* --- running the collector ------------------------------------------------- */
+/* --- the collector ----------------------------------------------------------- */
 
 bool fx_can_run(void)
 {
@@ -122,7 +245,7 @@ bool fx_can_run(void)
 			  "load its BPF programs here");
 		return false;
 	}
-	if (!path_fmt(exe, sizeof(exe), "%s/faultguardd", test_build_dir()))
+	if (!fx_path(exe, sizeof(exe), "%s/faultguardd", test_build_dir()))
 		return false;
 	if (access(exe, X_OK) < 0) {
 		test_fail(__FILE__, __LINE__, "%s is not built (make tests)", exe);
@@ -148,11 +271,12 @@ bool fx_init(struct fx *fx)
 	memset(fx, 0, sizeof(*fx));
 	snprintf(fx->dir, sizeof(fx->dir), "%s", dir);
 	snprintf(fx->build, sizeof(fx->build), "%s", test_build_dir());
-	if (!path_fmt(fx->sock, sizeof(fx->sock) - 16, "%s/fg.sock", dir) ||
-	    !path_fmt(fx->state, sizeof(fx->state), "%s/state", dir) ||
-	    !path_fmt(fx->audit, sizeof(fx->audit), "%s/state/audit.jsonl", dir) ||
-	    !path_fmt(fx->out, sizeof(fx->out), "%s/out", dir) ||
-	    !path_fmt(fx->log, sizeof(fx->log), "%s/faultguardd.log", dir))
+	if (!fx_path(fx->sock, sizeof(fx->sock) - 16, "%s/fg.sock", dir) ||
+	    !fx_path(fx->state, sizeof(fx->state), "%s/state", dir) ||
+	    !fx_path(fx->audit, sizeof(fx->audit), "%s/state/audit.jsonl", dir) ||
+	    !fx_path(fx->conf, sizeof(fx->conf), "%s/faultguardd.conf", dir) ||
+	    !fx_path(fx->out, sizeof(fx->out), "%s/out", dir) ||
+	    !fx_path(fx->log, sizeof(fx->log), "%s/faultguardd.log", dir))
 		return false;
 	/* Rescues run as the app's user: any of them must be able to report here. */
 	if (!ASSERT_OK(mkdir(fx->out, 0755) ? -errno : 0, "mkdir out") ||
@@ -163,33 +287,34 @@ bool fx_init(struct fx *fx)
 
 static void exec_collector(struct fx *fx)
 {
-	char exe[PATH_MAX], timeout[16], config[PATH_MAX];
+	char exe[PATH_MAX], timeout[16];
 	const char *argv[16];
 	int argc = 0, fd, i;
 
-	path_fmt(exe, sizeof(exe), "%s/faultguardd", fx->build);
-	path_fmt(config, sizeof(config), "%s/faultguardd.conf", fx->dir);
+	fx_path(exe, sizeof(exe), "%s/faultguardd", fx->build);
 	snprintf(timeout, sizeof(timeout), "%d", fx->rescue_timeout);
 	argv[argc++] = exe;
-	argv[argc++] = "--socket";
-	argv[argc++] = fx->sock;
-	argv[argc++] = "--state-dir";
-	argv[argc++] = fx->state;
-	argv[argc++] = "--audit-log";
-	argv[argc++] = fx->audit;
+	if (!fx->paths_in_config) {
+		argv[argc++] = "--socket";
+		argv[argc++] = fx->sock;
+		argv[argc++] = "--state-dir";
+		argv[argc++] = fx->state;
+		argv[argc++] = "--audit-log";
+		argv[argc++] = fx->audit;
+	}
 	argv[argc++] = "--verbose";
 	if (fx->config) {
 		argv[argc++] = "--config";
-		argv[argc++] = config;
+		argv[argc++] = fx->conf;
 	}
 	if (fx->rescue_timeout) {
 		argv[argc++] = "--rescue-timeout";
 		argv[argc++] = timeout;
 	}
 	argv[argc] = NULL;
-	fd = open("/dev/null", O_RDONLY);
+	fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	dup2(fd, 0);
-	fd = open(fx->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	fd = open(fx->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	dup2(fd, 1);
 	dup2(fd, 2);
 	/* Whatever the collector has in its environment must stay out of rescues. */
@@ -207,23 +332,14 @@ static void exec_collector(struct fx *fx)
 
 bool fx_start(struct fx *fx)
 {
-	long long deadline = now_ms() + FX_START_MS;
+	long long deadline = fx_now_ms() + FX_START_MS;
 	struct stat st;
-	int status;
 	pid_t pid;
 
-	if (fx->config) {
-		char path[PATH_MAX];
-		FILE *f;
-
-		if (!path_fmt(path, sizeof(path), "%s/faultguardd.conf", fx->dir))
-			return false;
-		f = fopen(path, "we");
-		if (!ASSERT_NOT_NULL(f, "write the config file"))
-			return false;
-		fputs(fx->config, f);
-		fclose(f);
-	}
+	if (fx->config && !ASSERT_OK(fx_write_file(fx->conf, fx->config), "write the config file"))
+		return false;
+	/* A socket left by a collector that was killed is no sign of this one. */
+	unlink(fx->sock);
 	fflush(NULL);
 	pid = fork();
 	if (!ASSERT_GE(pid, 0, "fork the collector"))
@@ -233,26 +349,27 @@ bool fx_start(struct fx *fx)
 	fx->pid = pid;
 	fx->starts++;
 	/* The socket appears once the BPF programs are attached: that is "ready". */
-	while (now_ms() < deadline) {
+	while (fx_now_ms() < deadline) {
 		if (stat(fx->sock, &st) == 0 && S_ISSOCK(st.st_mode)) {
 			fx->starts_ok++;
+			/* Ready means idle: the loop holds what it will hold from now on. */
+			fx->fds = fx_fd_count(pid, false);
 			return true;
 		}
-		if (waitpid(pid, &status, WNOHANG) == pid) {
-			char *log = read_file(fx->log, NULL);
+		if (!fx_alive(fx)) {
+			char *log = fx_read_file(fx->log, NULL);
 
-			fx->pid = 0;
 			/* A kernel or sandbox without BPF for us: the tests cannot run here. */
 			if (log && strstr(log, "BPF") && !fx->starts_ok)
 				test_skip("faultguardd cannot use BPF here: %s", log);
 			else
-				test_fail(__FILE__, __LINE__, "faultguardd exited (status 0x%x) before "
-					  "its socket appeared", status);
+				test_fail(__FILE__, __LINE__,
+					  "faultguardd exited before its socket appeared");
 			free(log);
 			dump_log(fx);
 			return false;
 		}
-		nap(10);
+		fx_nap(10);
 	}
 	test_fail(__FILE__, __LINE__, "faultguardd's socket %s did not appear within %d ms",
 		  fx->sock, FX_START_MS);
@@ -260,7 +377,69 @@ bool fx_start(struct fx *fx)
 	return false;
 }
 
-static bool ts_ok(const char *ts)
+bool fx_alive(struct fx *fx)
+{
+	int status;
+
+	if (fx->pid <= 0)
+		return false;
+	if (waitpid(fx->pid, &status, WNOHANG) != fx->pid)
+		return true;
+	fprintf(stderr, "  faultguardd ended: %s %d (its stderr: %s)\n",
+		WIFSIGNALED(status) ? "signal" : "exit status",
+		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), fx->log);
+	fx->pid = 0;
+	return false;
+}
+
+int fx_signal(struct fx *fx, int sig)
+{
+	if (fx->pid <= 0)
+		return -ESRCH;
+	return kill(fx->pid, sig) < 0 ? -errno : 0;
+}
+
+bool fx_freeze(struct fx *fx)
+{
+	long long deadline = fx_now_ms() + FX_START_MS;
+
+	fx_signal(fx, SIGSTOP);
+	while (fx_now_ms() < deadline) {
+		if (fx_proc_state(fx->pid) == 'T')
+			return true;
+		fx_nap(10);
+	}
+	return ASSERT_TRUE(false, "the collector stops on SIGSTOP");
+}
+
+int fx_terminate(struct fx *fx, int timeout_ms)
+{
+	int status = 0;
+
+	if (fx->pid <= 0)
+		return 0;
+	kill(fx->pid, SIGTERM);
+	if (!reap(fx->pid, &status, timeout_ms)) {
+		test_fail(__FILE__, __LINE__, "faultguardd did not exit within %d ms of SIGTERM",
+			  timeout_ms);
+		fx_kill(fx);
+		dump_log(fx);
+		return -1;
+	}
+	fx->pid = 0;
+	return status;
+}
+
+void fx_kill(struct fx *fx)
+{
+	if (fx->pid <= 0)
+		return;
+	kill(fx->pid, SIGKILL);
+	waitpid(fx->pid, NULL, 0);
+	fx->pid = 0;
+}
+
+bool fx_ts_ok(const char *ts)
 {
 	static const char pat[] = "dddd-dd-ddTdd:dd:dd.dddZ";
 	size_t i;
@@ -276,7 +455,7 @@ static bool ts_ok(const char *ts)
 /* Every record has a ts and an event; the log starts and ends with start/stop. */
 static bool check_log_shape(struct fx *fx)
 {
-	json_object *all = fx_records(fx), *first, *last;
+	json_object *all = fx_records(fx, NULL), *first, *last;
 	size_t i, n;
 	bool ok = true;
 
@@ -286,7 +465,7 @@ static bool check_log_shape(struct fx *fx)
 	for (i = 0; i < n && ok; i++) {
 		json_object *rec = json_object_array_get_idx(all, i);
 
-		ok = ASSERT_TRUE(ts_ok(jstr(rec, "ts")), "ts is RFC 3339 UTC with milliseconds") &&
+		ok = ASSERT_TRUE(fx_ts_ok(jstr(rec, "ts")), "ts is RFC 3339 UTC with milliseconds") &&
 		     ASSERT_NOT_NULL(jstr(rec, "event"), "every record has an event");
 		if (!ok)
 			fprintf(stderr, "  record %zu: %s\n", i, json_object_to_json_string(rec));
@@ -307,29 +486,13 @@ static bool check_log_shape(struct fx *fx)
 
 bool fx_stop(struct fx *fx)
 {
-	long long deadline = now_ms() + FX_START_MS;
-	int status = 0;
-	pid_t got = 0;
+	int status;
 
 	if (!ASSERT_NEQ(fx->pid, 0, "a collector to stop"))
 		return false;
-	kill(fx->pid, SIGTERM);
-	while (now_ms() < deadline) {
-		got = waitpid(fx->pid, &status, WNOHANG);
-		if (got == fx->pid || got < 0)
-			break;
-		nap(10);
-	}
-	if (got != fx->pid) {
-		test_fail(__FILE__, __LINE__, "faultguardd did not exit within %d ms of SIGTERM",
-			  FX_START_MS);
-		kill(fx->pid, SIGKILL);
-		waitpid(fx->pid, &status, 0);
-		fx->pid = 0;
-		dump_log(fx);
+	status = fx_terminate(fx, FX_START_MS);
+	if (status < 0)
 		return false;
-	}
-	fx->pid = 0;
 	if (!ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 			 "faultguardd exits 0 after SIGTERM")) {
 		fprintf(stderr, "  wait status 0x%x\n", status);
@@ -342,54 +505,74 @@ bool fx_stop(struct fx *fx)
 	return check_log_shape(fx);
 }
 
+static void app_end(struct fx_app *a);
+
 void fx_cleanup(struct fx *fx)
 {
+	while (fx->napps > 0)
+		app_end(fx->apps[0]);
+	fx_kill(fx);
+}
+
+/* --- apps ---------------------------------------------------------------------- */
+
+/* Closes the app's pipes and takes it off the list fx_cleanup ends. */
+static void app_forget(struct fx_app *a)
+{
+	struct fx *fx = a->fx;
 	int i;
 
-	for (i = 0; i < fx->napps; i++) {
-		struct fx_app *a = fx->apps[i];
-
-		if (a->pid > 0 && !a->reaped) {
-			kill(a->pid, SIGKILL);
-			waitpid(a->pid, &a->status, 0);
-			a->reaped = 1;
+	if (a->in >= 0)
+		close(a->in);
+	if (a->out >= 0)
+		close(a->out);
+	a->in = a->out = -1;
+	for (i = 0; fx && i < fx->napps; i++) {
+		if (fx->apps[i] == a) {
+			fx->apps[i] = fx->apps[--fx->napps];
+			break;
 		}
-		if (a->in >= 0)
-			close(a->in);
-		if (a->out >= 0)
-			close(a->out);
-		a->in = a->out = -1;
-	}
-	fx->napps = 0;
-	if (fx->pid > 0) {
-		kill(fx->pid, SIGKILL);
-		waitpid(fx->pid, NULL, 0);
-		fx->pid = 0;
 	}
 }
 
-/* --- apps ------------------------------------------------------------------ */
+/* SIGKILL unless it was reaped, then forgotten. */
+static void app_end(struct fx_app *a)
+{
+	if (a->pid > 0 && !a->reaped) {
+		kill(a->pid, SIGKILL);
+		waitpid(a->pid, &a->status, 0);
+		a->reaped = 1;
+	}
+	app_forget(a);
+}
 
 static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app, int in, int out)
 {
+	static const char *const progs[] = {
+		[FX_COL_APP] = "col_app", [FX_OPS_APP] = "ops_app", [FX_TWO_DICTS] = "col_two_dicts",
+	};
 	struct rlimit no_core = { 0, 0 };
 	char exe[PATH_MAX], procs[PATH_MAX], pid[16];
 	const char *argv[64];
-	gid_t groups[FX_MAX_GROUPS];
-	int argc = 0, ngroups = s->ngroups, fd, i;
+	int argc = 0, fd, i;
 
-	path_fmt(exe, sizeof(exe), "%s/tests/helpers/col_app", fx->build);
+	fx_path(exe, sizeof(exe), "%s/tests/helpers/%s", fx->build, progs[s->helper]);
 	argv[argc++] = exe;
-	argv[argc++] = "--app";
-	argv[argc++] = app;
-	if (s->signal_only)
-		argv[argc++] = "--signal-only";
-	argv[argc++] = s->mode;
-	if (s->rescue_argv) {
-		argv[argc++] = "--";
-		for (i = 0; s->rescue_argv[i] && argc < 63; i++)
-			argv[argc++] = s->rescue_argv[i];
+	if (s->helper == FX_COL_APP) {
+		argv[argc++] = "--app";
+		argv[argc++] = app;
+		if (s->signal_only)
+			argv[argc++] = "--signal-only";
+		argv[argc++] = s->mode;
+		if (s->rescue_argv)
+			argv[argc++] = "--";
+	} else if (s->helper == FX_OPS_APP) {
+		argv[argc++] = app;
+		argv[argc++] = s->mode;
 	}
+	for (i = 0; s->helper != FX_TWO_DICTS && s->rescue_argv && s->rescue_argv[i] && argc < 63;
+	     i++)
+		argv[argc++] = s->rescue_argv[i];
 	argv[argc] = NULL;
 	dup2(in, 0);
 	dup2(out, 1);
@@ -398,7 +581,8 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 		fd = open(procs, O_WRONLY);
 		if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
-			fprintf(stderr, "col_app: cannot join %s: %s\n", procs, strerror(errno));
+			fprintf(stderr, "%s: cannot join %s: %s\n", progs[s->helper], procs,
+				strerror(errno));
 			_exit(126);
 		}
 		close(fd);
@@ -412,13 +596,8 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 		/* No core file in the tree the tests run from. */
 		setrlimit(RLIMIT_CORE, &no_core);
 	}
-	if (ngroups)
-		memcpy(groups, s->groups, sizeof(groups));
-	else
-		groups[ngroups++] = s->gid;
-	if (setgroups((size_t)ngroups, groups) < 0 || setresgid(s->gid, s->gid, s->gid) < 0 ||
-	    setresuid(s->uid, s->uid, s->uid) < 0) {
-		fprintf(stderr, "col_app: cannot become %u:%u: %s\n", s->uid, s->gid,
+	if (fx_become(s->uid, s->gid, s->ngroups, s->groups)) {
+		fprintf(stderr, "%s: cannot become %u:%u: %s\n", progs[s->helper], s->uid, s->gid,
 			strerror(errno));
 		_exit(126);
 	}
@@ -439,8 +618,9 @@ bool fx_app_start(struct fx *fx, struct fx_app *a, const struct fx_app_spec *spe
 	memset(a, 0, sizeof(*a));
 	a->in = a->out = -1;
 	a->spec = *spec;
+	a->fx = fx;
 	snprintf(a->app, sizeof(a->app), "%s", spec->app ? spec->app : "col_app");
-	snprintf(a->mode, sizeof(a->mode), "%s", spec->mode);
+	snprintf(a->mode, sizeof(a->mode), "%s", spec->mode ? spec->mode : "");
 	if (!ASSERT_TRUE(fx->napps < FX_MAX_APPS, "room for another app"))
 		return false;
 	if (!ASSERT_OK(pipe2(in, O_CLOEXEC) ? -errno : 0, "pipe"))
@@ -459,20 +639,22 @@ bool fx_app_start(struct fx *fx, struct fx_app *a, const struct fx_app_spec *spe
 	a->in = in[1];
 	a->out = out[0];
 	if (!ASSERT_GE(a->pid, 0, "fork an app")) {
-		close(a->in);
-		close(a->out);
-		a->in = a->out = -1;
+		app_forget(a);
 		return false;
 	}
 	fx->apps[fx->napps++] = a;
 	if (!fx_app_read_line(a, line, sizeof(line), FX_START_MS) ||
 	    !ASSERT_EQ(sscanf(line, "ready %d", &pid), 1, "the app says it is ready")) {
-		fx_app_wait(a, 0);
+		app_end(a);
 		fprintf(stderr, "  app %s (%s) never became ready (line \"%s\", status 0x%x)\n",
 			a->app, a->mode, line, a->status);
 		return false;
 	}
-	return ASSERT_EQ(pid, a->pid, "the ready line names the app's pid");
+	if (!ASSERT_EQ(pid, a->pid, "the ready line names the app's pid")) {
+		app_end(a);
+		return false;
+	}
+	return true;
 }
 
 bool fx_app_send(struct fx_app *a, const char *line)
@@ -489,7 +671,7 @@ bool fx_app_send(struct fx_app *a, const char *line)
 
 bool fx_app_read_line(struct fx_app *a, char *line, size_t len, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = fx_now_ms() + timeout_ms;
 
 	line[0] = '\0';
 	for (;;) {
@@ -506,7 +688,7 @@ bool fx_app_read_line(struct fx_app *a, char *line, size_t len, int timeout_ms)
 			a->len -= l + 1;
 			return true;
 		}
-		left = deadline - now_ms();
+		left = deadline - fx_now_ms();
 		if (left <= 0 || a->len == sizeof(a->buf)) {
 			test_fail(__FILE__, __LINE__, "no line from app %s (pid %d) within %d ms",
 				  a->app, (int)a->pid, timeout_ms);
@@ -528,24 +710,16 @@ bool fx_app_read_line(struct fx_app *a, char *line, size_t len, int timeout_ms)
 
 bool fx_app_wait(struct fx_app *a, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
-
 	if (a->reaped)
 		return true;
-	for (;;) {
-		pid_t got = waitpid(a->pid, &a->status, WNOHANG);
-
-		if (got == a->pid) {
-			a->reaped = 1;
-			return true;
-		}
-		if (got < 0 || now_ms() >= deadline)
-			break;
-		nap(5);
+	if (reap(a->pid, &a->status, timeout_ms)) {
+		a->reaped = 1;
+		app_forget(a);
+		return true;
 	}
-	if (timeout_ms)
-		test_fail(__FILE__, __LINE__, "app %s (pid %d) did not end within %d ms", a->app,
-			  (int)a->pid, timeout_ms);
+	test_fail(__FILE__, __LINE__, "app %s (pid %d) did not end within %d ms", a->app,
+		  (int)a->pid, timeout_ms);
+	app_end(a);
 	return false;
 }
 
@@ -554,7 +728,7 @@ bool fx_app_alive(const struct fx_app *a)
 	return !a->reaped && kill(a->pid, 0) == 0;
 }
 
-/* --- rescue commands ------------------------------------------------------- */
+/* --- rescue commands --------------------------------------------------------- */
 
 void fx_rescue_init(struct fx *fx, struct fx_rescue *r, const char *tag, ...)
 {
@@ -562,8 +736,8 @@ void fx_rescue_init(struct fx *fx, struct fx_rescue *r, const char *tag, ...)
 	va_list ap;
 
 	memset(r, 0, sizeof(*r));
-	path_fmt(r->bin, sizeof(r->bin), "%s/tests/helpers/col_rescue", fx->build);
-	path_fmt(r->report, sizeof(r->report), "%s/%s.json", fx->out, tag);
+	fx_path(r->bin, sizeof(r->bin), "%s/tests/helpers/col_rescue", fx->build);
+	fx_path(r->report, sizeof(r->report), "%s/%s.json", fx->out, tag);
 	r->argv[r->argc++] = r->bin;
 	r->argv[r->argc++] = r->report;
 	va_start(ap, tag);
@@ -575,13 +749,10 @@ void fx_rescue_init(struct fx *fx, struct fx_rescue *r, const char *tag, ...)
 
 json_object *fx_rescue_report(struct fx_rescue *r, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
 	json_object *o;
-	char *text;
+	char *text = NULL;
 
-	while (!(text = read_file(r->report, NULL)) && now_ms() < deadline)
-		nap(10);
-	if (!text) {
+	if (!fx_wait_file(r->report, true, timeout_ms) || !(text = fx_read_file(r->report, NULL))) {
 		test_fail(__FILE__, __LINE__, "the rescue command wrote no report %s", r->report);
 		return NULL;
 	}
@@ -594,21 +765,31 @@ json_object *fx_rescue_report(struct fx_rescue *r, int timeout_ms)
 
 /* --- the audit log ----------------------------------------------------------- */
 
-json_object *fx_records(struct fx *fx)
+json_object *fx_records_in(const char *path, const char *event)
 {
 	json_object *all = json_object_new_array();
-	char *text = read_file(fx->audit, NULL), *line, *save = NULL;
+	char *text = fx_read_file(path, NULL), *line, *save = NULL;
+	size_t len;
 
 	if (!text)
 		return all;
-	if (*text && text[strlen(text) - 1] != '\n')
+	len = strlen(text);
+	if (len && text[len - 1] != '\n') {
 		/* A line being written right now; the next poll sees it whole. */
-		*strrchr(text, '\n') = '\0';
+		char *nl = strrchr(text, '\n');
+
+		*(nl ? nl : text) = '\0';
+	}
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		json_object *rec = json_tokener_parse(line);
+		const char *ev = jstr(rec, "event");
 
 		if (!rec || !json_object_is_type(rec, json_type_object)) {
 			test_fail(__FILE__, __LINE__, "an audit line is not a JSON object: %s", line);
+			json_object_put(rec);
+			continue;
+		}
+		if (event && (!ev || strcmp(ev, event))) {
 			json_object_put(rec);
 			continue;
 		}
@@ -618,22 +799,31 @@ json_object *fx_records(struct fx *fx)
 	return all;
 }
 
-static json_object *find(struct fx *fx, const char *event, long pid, const char *id, int nth)
+json_object *fx_records(struct fx *fx, const char *event)
 {
-	json_object *all = fx_records(fx), *hit = NULL;
-	size_t i, n = json_object_array_length(all);
+	return fx_records_in(fx->audit, event);
+}
+
+/* About @pid (-1: any), and with the string @key equal to @value (@key NULL: any). */
+static bool about(json_object *rec, long pid, const char *key, const char *value)
+{
 	long long p;
+
+	if (pid >= 0 && (!jint(rec, "pid", &p) || p != pid))
+		return false;
+	return !key || (jstr(rec, key) && !strcmp(jstr(rec, key), value));
+}
+
+static json_object *find(struct fx *fx, const char *event, long pid, const char *key,
+			 const char *value, int nth)
+{
+	json_object *all = fx_records(fx, event), *hit = NULL;
+	size_t i, n = json_object_array_length(all);
 
 	for (i = 0; i < n && !hit; i++) {
 		json_object *rec = json_object_array_get_idx(all, i);
 
-		if (!jstr(rec, "event") || strcmp(jstr(rec, "event"), event))
-			continue;
-		if (pid >= 0 && (!jint(rec, "pid", &p) || p != pid))
-			continue;
-		if (id && (!jstr(rec, "id") || strcmp(jstr(rec, "id"), id)))
-			continue;
-		if (nth-- == 0)
+		if (about(rec, pid, key, value) && nth-- == 0)
 			hit = json_object_get(rec);
 	}
 	json_object_put(all);
@@ -642,41 +832,42 @@ static json_object *find(struct fx *fx, const char *event, long pid, const char 
 
 json_object *fx_find(struct fx *fx, const char *event, long pid, int nth)
 {
-	return find(fx, event, pid, NULL, nth);
+	return find(fx, event, pid, NULL, NULL, nth);
 }
 
 json_object *fx_find_id(struct fx *fx, const char *event, const char *id)
 {
-	return find(fx, event, -1, id, 0);
+	return find(fx, event, -1, "id", id, 0);
 }
 
 int fx_count(struct fx *fx, const char *event, long pid)
 {
-	int n = 0;
-	json_object *o;
+	json_object *all = fx_records(fx, event);
+	size_t i, n = json_object_array_length(all);
+	int count = 0;
 
-	while ((o = fx_find(fx, event, pid, n))) {
-		json_object_put(o);
-		n++;
-	}
-	return n;
+	for (i = 0; i < n; i++)
+		count += about(json_object_array_get_idx(all, i), pid, NULL, NULL);
+	json_object_put(all);
+	return count;
 }
 
-static json_object *wait_for(struct fx *fx, const char *event, long pid, const char *id, int nth,
-			     int timeout_ms)
+static json_object *wait_for(struct fx *fx, const char *event, long pid, const char *key,
+			     const char *value, int nth, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = fx_now_ms() + timeout_ms;
 	json_object *o;
 
 	for (;;) {
-		o = find(fx, event, pid, id, nth);
-		if (o || now_ms() >= deadline)
+		o = find(fx, event, pid, key, value, nth);
+		if (o || fx_now_ms() >= deadline)
 			break;
-		nap(10);
+		fx_nap(10);
 	}
 	if (!o) {
-		test_fail(__FILE__, __LINE__, "no \"%s\" record #%d for pid %ld%s%s within %d ms",
-			  event, nth, pid, id ? " id " : "", id ? id : "", timeout_ms);
+		test_fail(__FILE__, __LINE__, "no \"%s\" record #%d for pid %ld%s%s%s%s within %d ms",
+			  event, nth, pid, key ? " with " : "", key ? key : "", key ? " " : "",
+			  key ? value : "", timeout_ms);
 		dump_log(fx);
 	}
 	return o;
@@ -684,95 +875,129 @@ static json_object *wait_for(struct fx *fx, const char *event, long pid, const c
 
 json_object *fx_wait(struct fx *fx, const char *event, long pid, int nth, int timeout_ms)
 {
-	return wait_for(fx, event, pid, NULL, nth, timeout_ms);
+	return wait_for(fx, event, pid, NULL, NULL, nth, timeout_ms);
 }
 
 json_object *fx_wait_id(struct fx *fx, const char *event, const char *id, int timeout_ms)
 {
-	return wait_for(fx, event, -1, id, 0, timeout_ms);
+	return wait_for(fx, event, -1, "id", id, 0, timeout_ms);
+}
+
+json_object *fx_wait_with(struct fx *fx, const char *event, const char *key, const char *value,
+			  int nth, int timeout_ms)
+{
+	return wait_for(fx, event, -1, key, value, nth, timeout_ms);
 }
 
 bool fx_barrier(struct fx *fx)
 {
 	struct fx_app_spec spec = { .app = "barrier", .mode = "exit0" };
-	struct fx_app *b = malloc(sizeof(*b));
+	struct fx_app b;
 	json_object *rec;
 	bool ok;
 
-	/* Never freed: the fixture keeps it for cleanup, and each test is a process of its own. */
-	if (!ASSERT_NOT_NULL(b, "barrier app"))
+	/* Once it has ended it is off the fixture's list: it may live on the stack. */
+	if (!fx_app_start(fx, &b, &spec) || !fx_app_wait(&b, FX_WAIT_MS))
 		return false;
-	if (!fx_app_start(fx, b, &spec) || !fx_app_wait(b, FX_WAIT_MS))
-		return false;
-	rec = fx_wait(fx, "unregister", b->pid, 0, FX_WAIT_MS);
+	rec = fx_wait(fx, "unregister", b.pid, 0, FX_WAIT_MS);
 	ok = rec && CHECK_STR(rec, "reason", "exit");
 	json_object_put(rec);
 	return ok;
 }
 
-/* --- faultguardctl ------------------------------------------------------------ */
+/* --- commands ------------------------------------------------------------------ */
 
-static int ctl_run(struct fx *fx, uid_t uid, gid_t gid, char **out, va_list ap)
+/*
+ * Runs @argv as @uid:@gid (0: as we are) with its stdout, and its stderr
+ * too unless @err (>= 0) takes it, read into *out (malloc'd); with
+ * $FAULTGUARD_SOCKET=@sock unless NULL. The wait status, or -errno.
+ */
+static int run_capture(const char *const *argv, uid_t uid, gid_t gid, const char *sock, int err,
+		       char **out)
 {
-	char exe[PATH_MAX], errpath[PATH_MAX], *buf = NULL, *err;
-	const char *argv[32];
-	size_t len = 0, cap = 0;
-	int argc = 0, p[2], status, efd;
-	const char *arg;
+	int p[2], status = 0;
 	pid_t pid;
 
 	*out = NULL;
-	path_fmt(exe, sizeof(exe), "%s/faultguardctl", fx->build);
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], STDOUT_FILENO);
+		dup2(err >= 0 ? err : p[1], STDERR_FILENO);
+		if (sock)
+			setenv("FAULTGUARD_SOCKET", sock, 1);
+		if (uid && fx_become(uid, gid, 0, NULL))
+			_exit(126);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		int e = -errno;
+
+		close(p[0]);
+		return e;
+	}
+	*out = read_all(p[0], NULL);
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return status;
+}
+
+int fx_run(const struct fx *fx, const char *const *argv, char *out, size_t cap)
+{
+	char *text = NULL;
+	int status = run_capture(argv, 0, 0, fx ? fx->sock : NULL, -1, &text);
+
+	if (out && cap)
+		snprintf(out, cap, "%s", text ? text : "");
+	free(text);
+	return status;
+}
+
+int fx_run_built(const struct fx *fx, const char *prog, const char *const *args, char *out,
+		 size_t cap)
+{
+	const char *argv[32];
+	char bin[PATH_MAX + 32];
+	int n = 0;
+
+	snprintf(bin, sizeof(bin), "%s/%s", fx->build, prog);
+	argv[n++] = bin;
+	while (args && *args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return fx_run(fx, argv, out, cap);
+}
+
+static int ctl_run(struct fx *fx, uid_t uid, gid_t gid, char **out, va_list ap)
+{
+	char exe[PATH_MAX], errpath[PATH_MAX], *err;
+	const char *argv[32];
+	int argc = 0, status, efd;
+	const char *arg;
+
+	*out = NULL;
+	fx->ctl_err[0] = '\0';
+	if (!fx_path(exe, sizeof(exe), "%s/faultguardctl", fx->build) ||
+	    !fx_path(errpath, sizeof(errpath), "%s/ctl.stderr", fx->dir))
+		return -1;
 	argv[argc++] = exe;
 	while ((arg = va_arg(ap, const char *)) && argc < 31)
 		argv[argc++] = arg;
 	argv[argc] = NULL;
-	fx->ctl_err[0] = '\0';
-	if (!path_fmt(errpath, sizeof(errpath), "%s/ctl.stderr", fx->dir))
-		return -1;
 	efd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (efd < 0 || pipe2(p, O_CLOEXEC) < 0) {
-		if (efd >= 0)
-			close(efd);
+	if (efd < 0)
 		return -1;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		dup2(efd, 2);
-		if (uid && (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-			    setresuid(uid, uid, uid) < 0))
-			_exit(126);
-		execv(exe, (char **)argv);
-		_exit(127);
-	}
+	status = run_capture(argv, uid, gid, NULL, efd, out);
 	close(efd);
-	close(p[1]);
-	for (;;) {
-		ssize_t n;
-
-		if (len + 4096 + 1 > cap) {
-			char *nb = realloc(buf, cap = cap * 2 + 8192);
-
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		n = read(p[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(p[0]);
-	if (buf)
-		buf[len] = '\0';
-	*out = buf;
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+	if (status < 0)
 		return -1;
-	err = read_file(errpath, NULL);
+	err = fx_read_file(errpath, NULL);
 	snprintf(fx->ctl_err, sizeof(fx->ctl_err), "%s", err ? err : "");
 	free(err);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -803,13 +1028,11 @@ int fx_ctl_as(struct fx *fx, uid_t uid, gid_t gid, char **out, ...)
 /* In a child that has become the asking user: one answer line per TEXT packet on @out. */
 static int query_child(struct fx *fx, const char *query, int out)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	static uint8_t buf[PROTO_MAX_MSG];
 	int s, len;
 
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", fx->sock);
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0 || connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+	s = fx_connect(fx->sock);
+	if (s < 0)
 		return 1;
 	len = proto_encode_text(buf, sizeof(buf), PROTO_QUERY, query, strlen(query));
 	if (len < 0 || send(s, buf, (size_t)len, MSG_NOSIGNAL) != len)
@@ -842,7 +1065,7 @@ json_object *fx_query_as(struct fx *fx, uid_t uid, gid_t gid, const char *query)
 	int fd, status;
 	pid_t pid;
 
-	if (!path_fmt(path, sizeof(path), "%s/query.out", fx->dir))
+	if (!fx_path(path, sizeof(path), "%s/query.out", fx->dir))
 		return NULL;
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (!ASSERT_GE(fd, 0, "query output file"))
@@ -850,8 +1073,7 @@ json_object *fx_query_as(struct fx *fx, uid_t uid, gid_t gid, const char *query)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		if (uid && (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-			    setresuid(uid, uid, uid) < 0))
+		if (uid && fx_become(uid, gid, 0, NULL))
 			_exit(126);
 		_exit(query_child(fx, query, fd));
 	}
@@ -862,7 +1084,7 @@ json_object *fx_query_as(struct fx *fx, uid_t uid, gid_t gid, const char *query)
 		fprintf(stderr, "  query \"%s\" as uid %u: status 0x%x\n", query, uid, status);
 		return NULL;
 	}
-	text = read_file(path, NULL);
+	text = fx_read_file(path, NULL);
 	arr = json_object_new_array();
 	for (line = strtok_r(text ? text : (char[]){ 0 }, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
@@ -898,6 +1120,13 @@ bool jint(json_object *o, const char *key, long long *val)
 		return false;
 	*val = json_object_get_int64(v);
 	return true;
+}
+
+long long jint_or(json_object *o, const char *key, long long dflt)
+{
+	long long v;
+
+	return jint(o, key, &v) ? v : dflt;
 }
 
 bool jis_null(json_object *o, const char *key)
@@ -950,344 +1179,7 @@ bool fx_check_null(const char *file, int line, json_object *o, const char *key)
 	return false;
 }
 
-/* --- checking a crash end to end --------------------------------------------------- */
-
-static bool check_argv(json_object *arr, const char *const *argv, const char *what)
-{
-	size_t i, n;
-
-	if (!argv)
-		return ASSERT_TRUE(arr == NULL, what);
-	if (!ASSERT_TRUE(arr && json_object_is_type(arr, json_type_array), what))
-		return false;
-	for (n = 0; argv[n]; n++)
-		;
-	if (!ASSERT_EQ(json_object_array_length(arr), n, what))
-		return false;
-	for (i = 0; i < n; i++)
-		if (!ASSERT_STREQ(json_object_get_string(json_object_array_get_idx(arr, i)), argv[i],
-				  what))
-			return false;
-	return true;
-}
-
-static json_object *field(json_object *o, const char *key)
-{
-	json_object *v = NULL;
-
-	return o && json_object_object_get_ex(o, key, &v) ? v : NULL;
-}
-
-size_t fx_expected_bytes(const struct fx_app *a)
-{
-	struct app_expect x;
-	size_t i, sum = 0;
-
-	app_expect_init(&x, a->mode, a->pid);
-	for (i = 0; i < APP_NENTRIES; i++)
-		sum += x.e[i].len;
-	return sum;
-}
-
-static int cmp_gid(const void *a, const void *b)
-{
-	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static bool check_groups(json_object *arr, const struct fx_app *a)
-{
-	gid_t want[FX_MAX_GROUPS], got[64];
-	int nwant = a->spec.ngroups, i;
-	size_t n;
-
-	if (nwant)
-		memcpy(want, a->spec.groups, sizeof(want));
-	else
-		want[nwant++] = a->spec.gid;
-	if (!ASSERT_TRUE(arr && json_object_is_type(arr, json_type_array), "groups reported"))
-		return false;
-	n = json_object_array_length(arr);
-	if (!ASSERT_EQ(n, nwant, "the rescue has the app's supplementary groups"))
-		return false;
-	for (i = 0; i < nwant; i++)
-		got[i] = (gid_t)json_object_get_int64(json_object_array_get_idx(arr, (size_t)i));
-	qsort(want, (size_t)nwant, sizeof(gid_t), cmp_gid);
-	qsort(got, (size_t)nwant, sizeof(gid_t), cmp_gid);
-	for (i = 0; i < nwant; i++)
-		if (!ASSERT_EQ(got[i], want[i], "the rescue has the app's supplementary groups"))
-			return false;
-	return true;
-}
-
-/* The variables a rescue may have beyond FAULTGUARD_*: a login's basics. */
-static bool env_name_allowed(const char *name)
-{
-	static const char *const basics[] = { "PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG" };
-	size_t i;
-
-	for (i = 0; i < sizeof(basics) / sizeof(basics[0]); i++)
-		if (!strcmp(name, basics[i]))
-			return true;
-	return false;
-}
-
-bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_object *snapshot,
-		     json_object *report, const struct fx_rescue *r)
-{
-	json_object *env = field(report, "env"), *fds = field(report, "fds");
-	static const char *const fg_vars[] = {
-		"FAULTGUARD_SNAPSHOT", "FAULTGUARD_ID",	    "FAULTGUARD_APP",
-		"FAULTGUARD_PID",      "FAULTGUARD_UID",    "FAULTGUARD_CAUSE",
-		"FAULTGUARD_SIGNAL",   "FAULTGUARD_EXIT_CODE",
-	};
-	char pid[16], uid[16], sig[16], code[16];
-	long long signal = -1, exit_code = -1, entries = -1;
-	bool ok = true;
-	size_t i;
-
-	(void)fx;
-	if (!ASSERT_TRUE(env && json_object_is_type(env, json_type_object), "report has env"))
-		return false;
-	ok &= ASSERT_TRUE(jint(report, "environ_entries", &entries) &&
-				  entries == json_object_object_length(env),
-			  "no variable is set twice in the rescue's environment");
-	snprintf(pid, sizeof(pid), "%d", (int)a->pid);
-	snprintf(uid, sizeof(uid), "%u", (unsigned int)a->spec.uid);
-	jint(crash, "signal", &signal);
-	snprintf(sig, sizeof(sig), "%lld", signal);
-	if (jint(crash, "exit_code", &exit_code))
-		snprintf(code, sizeof(code), "%lld", exit_code);
-	else
-		code[0] = '\0';
-	ok &= CHECK_STR(env, "FAULTGUARD_SNAPSHOT", jstr(snapshot, "path") ?: "(no path)");
-	ok &= CHECK_STR(env, "FAULTGUARD_ID", jstr(crash, "id") ?: "(no id)");
-	ok &= CHECK_STR(env, "FAULTGUARD_APP", a->app);
-	ok &= CHECK_STR(env, "FAULTGUARD_PID", pid);
-	ok &= CHECK_STR(env, "FAULTGUARD_UID", uid);
-	ok &= CHECK_STR(env, "FAULTGUARD_CAUSE", jstr(crash, "cause") ?: "(no cause)");
-	ok &= CHECK_STR(env, "FAULTGUARD_SIGNAL", sig);
-	ok &= CHECK_STR(env, "FAULTGUARD_EXIT_CODE", code);
-	ok &= ASSERT_TRUE(jstr(env, "FAULTGUARD_SNAPSHOT") && jstr(env, "FAULTGUARD_SNAPSHOT")[0] == '/',
-			  "FAULTGUARD_SNAPSHOT is absolute");
-	ok &= ASSERT_FALSE(field(env, FX_CANARY_NAME), "the collector's environment leaks");
-	json_object_object_foreach(env, name, val)
-	{
-		bool known = env_name_allowed(name);
-
-		(void)val;
-		for (i = 0; i < sizeof(fg_vars) / sizeof(fg_vars[0]); i++)
-			known |= !strcmp(name, fg_vars[i]);
-		if (!known) {
-			test_fail(__FILE__, __LINE__, "the rescue's environment has %s=%s, which is "
-				  "neither a FAULTGUARD_ variable nor a login basic", name,
-				  json_object_get_string(val));
-			ok = false;
-		}
-	}
-	/* As the app's user, all three ids, never root for a non-root app. */
-	ok &= CHECK_INT(report, "uid", a->spec.uid) && CHECK_INT(report, "euid", a->spec.uid) &&
-	      CHECK_INT(report, "suid", a->spec.uid);
-	ok &= CHECK_INT(report, "gid", a->spec.gid) && CHECK_INT(report, "egid", a->spec.gid) &&
-	      CHECK_INT(report, "sgid", a->spec.gid);
-	ok &= check_groups(field(report, "groups"), a);
-	ok &= CHECK_STR(report, "stdin", "/dev/null");
-	/* Nothing of the collector's (sockets, memfds, the BPF maps) reaches the command. */
-	ok &= ASSERT_TRUE(fds && json_object_array_length(fds) == 3, "the rescue has only fds 0-2");
-	if (fds && json_object_array_length(fds) != 3)
-		fprintf(stderr, "  fds: %s\n", json_object_to_json_string(fds));
-	ok &= ASSERT_TRUE(json_object_get_boolean(field(report, "session_leader")),
-			  "the rescue leads its own session");
-	ok &= ASSERT_TRUE(json_object_get_boolean(field(report, "snapshot_readable")),
-			  "the rescue, as the app's user, can open its snapshot");
-	ok &= CHECK_INT(report, "snapshot_keys", APP_NENTRIES);
-	ok &= check_argv(field(report, "argv"), r->argv, "the rescue got its argv");
-	return ok;
-}
-
-static bool check_owned(const char *path, uid_t uid, gid_t gid, mode_t mode, const char *what)
-{
-	struct stat st;
-
-	if (!ASSERT_OK(lstat(path, &st) ? -errno : 0, what))
-		return false;
-	if (!ASSERT_EQ(st.st_uid, uid, what) || !ASSERT_EQ(st.st_gid, gid, what) ||
-	    !ASSERT_EQ(st.st_mode & 07777, mode, what)) {
-		fprintf(stderr, "  %s: %u:%u %o\n", path, st.st_uid, st.st_gid, st.st_mode & 07777);
-		return false;
-	}
-	return true;
-}
-
-static bool check_snapshot_file(struct fx *fx, struct fx_app *a, json_object *snap, const char *id)
-{
-	char want[PATH_MAX], dir[PATH_MAX], why[256];
-	const char *path = jstr(snap, "path"), *app = NULL;
-	struct fg_snapshot *s;
-	unsigned int uid = 0;
-	int pid = 0;
-	bool ok;
-
-	if (!path_fmt(want, sizeof(want), "%s/snapshots/%u/%s/%s.fgsnap", fx->state, a->spec.uid,
-		      a->app, id) ||
-	    !CHECK_STR(snap, "path", want))
-		return false;
-	ok = check_owned(path, a->spec.uid, a->spec.gid, 0600, "the snapshot: app's, 0600");
-	path_fmt(dir, sizeof(dir), "%s/snapshots/%u/%s", fx->state, a->spec.uid, a->app);
-	ok &= check_owned(dir, a->spec.uid, a->spec.gid, 0700, "the app's snapshot folder: 0700");
-	path_fmt(dir, sizeof(dir), "%s/snapshots/%u", fx->state, a->spec.uid);
-	ok &= check_owned(dir, a->spec.uid, a->spec.gid, 0700, "the user's snapshot folder: 0700");
-	s = fg_snapshot_open(path);
-	if (!ASSERT_NOT_NULL(s, "fg_snapshot_open"))
-		return false;
-	if (!ASSERT_OK(app_snapshot_diff(s, a->mode, a->pid, why, sizeof(why)),
-		       "the snapshot holds exactly what the app wrote"))
-		fprintf(stderr, "  %s\n", why);
-	else if (ASSERT_OK(fg_snapshot_meta(s, &app, &pid, &uid, NULL), "snapshot meta"))
-		ok &= ASSERT_STREQ(app, a->app, "snapshot app") &&
-		      ASSERT_EQ(pid, a->pid, "snapshot pid") &&
-		      ASSERT_EQ(uid, a->spec.uid, "snapshot uid");
-	else
-		ok = false;
-	fg_snapshot_close(s);
-	return ok;
-}
-
-bool fx_check_crash(struct fx *fx, struct fx_app *a, const struct fx_crash *x,
-		    struct fx_rescue *r, char *id_out)
-{
-	json_object *crash = NULL, *snap = NULL, *resc = NULL, *report = NULL;
-	const char *status = x->rescue_status ? x->rescue_status : "ok";
-	char id[CRASH_ID_LEN], infix[32], name[32];
-	bool ok = false;
-
-	/* The registration it began with. */
-	crash = fx_find(fx, "register", a->pid, 0);
-	if (!ASSERT_NOT_NULL(crash, "register record") || !CHECK_STR(crash, "app", a->app) ||
-	    !CHECK_INT(crash, "uid", a->spec.uid) || !CHECK_INT(crash, "gid", a->spec.gid) ||
-	    !CHECK_STR(crash, "comm", "col_app") ||
-	    !(a->spec.rescue_argv ? check_argv(field(crash, "rescue_argv"), a->spec.rescue_argv,
-					       "register rescue_argv")
-				  : CHECK_NULL(crash, "rescue_argv")))
-		goto out;
-	json_object_put(crash);
-	crash = fx_wait(fx, "crash", a->pid, 0, FX_WAIT_MS);
-	if (!crash || !ASSERT_NOT_NULL(jstr(crash, "id"), "crash id") ||
-	    !ASSERT_TRUE(strlen(jstr(crash, "id")) < sizeof(id), "the crash id fits CRASH_ID_LEN"))
-		goto out;
-	strcpy(id, jstr(crash, "id"));
-	if (id_out)
-		strcpy(id_out, id);
-	snprintf(infix, sizeof(infix), "-%d-", (int)a->pid);
-	if (!ASSERT_TRUE(crash_id_valid(id) && strstr(id, infix), "the crash id names the pid"))
-		goto out;
-	/* The crash record, SPEC §5. */
-	if (!CHECK_STR(crash, "app", a->app) || !CHECK_INT(crash, "uid", a->spec.uid) ||
-	    !CHECK_STR(crash, "cause", x->cause) || !CHECK_INT(crash, "signal", x->signal))
-		goto out;
-	if (x->signal) {
-		snprintf(name, sizeof(name), "SIG%s", sigabbrev_np(x->signal));
-		if (!CHECK_STR(crash, "signal_name", name) || !CHECK_INT(crash, "si_code", x->si_code) ||
-		    !CHECK_NULL(crash, "exit_code"))
-			goto out;
-	} else if (!CHECK_NULL(crash, "signal_name") || !CHECK_NULL(crash, "si_code") ||
-		   !CHECK_INT(crash, "exit_code", x->exit_code)) {
-		goto out;
-	}
-	if (!(x->fault_addr ? CHECK_STR(crash, "fault_addr", x->fault_addr)
-			    : CHECK_NULL(crash, "fault_addr")))
-		goto out;
-	if (x->sender_pid) {
-		if (!CHECK_INT(crash, "sender_pid", x->sender_pid) ||
-		    !CHECK_INT(crash, "sender_uid", x->sender_uid) ||
-		    !CHECK_STR(crash, "sender_comm", x->sender_comm))
-			goto out;
-	} else if (!CHECK_NULL(crash, "sender_pid") || !CHECK_NULL(crash, "sender_uid") ||
-		   !CHECK_NULL(crash, "sender_comm")) {
-		goto out;
-	}
-	/* The kernel's own verdict, as the app's parent saw it in the wait status. */
-	if (!ASSERT_TRUE(a->reaped, "the app was waited for before the check") ||
-	    !ASSERT_TRUE(json_object_is_type(field(crash, "core_dumped"), json_type_boolean),
-			 "core_dumped is a boolean") ||
-	    !ASSERT_EQ(json_object_get_boolean(field(crash, "core_dumped")),
-		       WIFSIGNALED(a->status) && WCOREDUMP(a->status),
-		       "core_dumped matches the wait status"))
-		goto out;
-
-	/* The snapshot record and file. */
-	snap = fx_wait_id(fx, "snapshot", id, FX_WAIT_MS);
-	if (!snap || !CHECK_STR(snap, "app", a->app) || !CHECK_INT(snap, "pid", a->pid) ||
-	    !CHECK_INT(snap, "keys", APP_NENTRIES) ||
-	    !CHECK_INT(snap, "bytes", (long long)fx_expected_bytes(a)) ||
-	    !CHECK_INT(snap, "discarded", 0) || !ASSERT_TRUE(jint(snap, "ms", &(long long){ 0 }),
-							     "snapshot ms"))
-		goto out;
-	if (!check_snapshot_file(fx, a, snap, id))
-		goto out;
-
-	/* The rescue record. */
-	resc = fx_wait_id(fx, "rescue", id, FX_WAIT_MS + fx->rescue_timeout * 1000);
-	if (!resc || !CHECK_STR(resc, "app", a->app) || !CHECK_INT(resc, "pid", a->pid) ||
-	    !CHECK_STR(resc, "status", status) ||
-	    !(a->spec.rescue_argv ? check_argv(field(resc, "argv"), a->spec.rescue_argv, "argv")
-				  : CHECK_NULL(resc, "argv")))
-		goto out;
-	if (!strcmp(status, "ok") &&
-	    (!CHECK_INT(resc, "exit_code", 0) || !CHECK_NULL(resc, "signal") ||
-	     !ASSERT_TRUE(jint(resc, "ms", &(long long){ 0 }), "rescue ms") ||
-	     !ASSERT_TRUE(jint(resc, "latency_ms", &(long long){ 0 }), "rescue latency_ms") ||
-	     !ASSERT_TRUE(jstr(resc, "output") != NULL, "rescue output")))
-		goto out;
-	ok = true;
-	if (r) {
-		report = fx_rescue_report(r, FX_WAIT_MS);
-		ok = report && fx_check_report(fx, a, crash, snap, report, r);
-	}
-out:
-	json_object_put(crash);
-	json_object_put(snap);
-	json_object_put(resc);
-	json_object_put(report);
-	return ok;
-}
-
-bool fx_check_no_crash(struct fx *fx, struct fx_app *a)
-{
-	char dir[PATH_MAX];
-	json_object *o;
-	bool ok = true;
-
-	if (!fx_barrier(fx))
-		return false;
-	o = fx_find(fx, "crash", a->pid, 0);
-	if (o) {
-		test_fail(__FILE__, __LINE__, "a crash was recorded for pid %d: %s", (int)a->pid,
-			  json_object_to_json_string(o));
-		ok = false;
-	}
-	json_object_put(o);
-	ok &= ASSERT_EQ(fx_count(fx, "snapshot", a->pid), 0, "no snapshot record");
-	ok &= ASSERT_EQ(fx_count(fx, "rescue", a->pid), 0, "no rescue record");
-	path_fmt(dir, sizeof(dir), "%s/snapshots/%u/%s", fx->state, a->spec.uid, a->app);
-	ok &= ASSERT_TRUE(access(dir, F_OK) < 0 && errno == ENOENT, "no snapshot folder for the app");
-	return ok;
-}
-
 /* --- memory cgroups -------------------------------------------------------------- */
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, s, strlen(s)) < 0)
-		err = -errno;
-	close(fd);
-	return err;
-}
 
 bool fx_memcg_create(char *path, size_t len, unsigned long long limit)
 {
@@ -1298,34 +1190,34 @@ bool fx_memcg_create(char *path, size_t len, unsigned long long limit)
 		test_skip("no cgroup v1 memory controller at %s", root);
 		return false;
 	}
-	if (!path_fmt(path, len, "%s/fgtest-%d", root, (int)getpid()))
+	if (!fx_path(path, len, "%s/fgtest-%d", root, (int)getpid()))
 		return false;
 	if (!ASSERT_OK(mkdir(path, 0755) ? -errno : 0, "mkdir the memory cgroup"))
 		return false;
 	snprintf(val, sizeof(val), "%llu", limit);
-	path_fmt(file, sizeof(file), "%s/memory.limit_in_bytes", path);
-	if (!ASSERT_OK(write_str(file, val), "memory.limit_in_bytes"))
+	fx_path(file, sizeof(file), "%s/memory.limit_in_bytes", path);
+	if (!ASSERT_OK(fx_write_file(file, val), "memory.limit_in_bytes"))
 		return false;
 	/* No swap to escape into: the limit must end in the OOM killer. */
-	path_fmt(file, sizeof(file), "%s/memory.memsw.limit_in_bytes", path);
-	if (access(file, F_OK) == 0 && !ASSERT_OK(write_str(file, val), "memsw limit"))
+	fx_path(file, sizeof(file), "%s/memory.memsw.limit_in_bytes", path);
+	if (access(file, F_OK) == 0 && !ASSERT_OK(fx_write_file(file, val), "memsw limit"))
 		return false;
-	path_fmt(file, sizeof(file), "%s/memory.swappiness", path);
+	fx_path(file, sizeof(file), "%s/memory.swappiness", path);
 	if (access(file, F_OK) == 0)
-		write_str(file, "0");
-	path_fmt(file, sizeof(file), "%s/memory.oom_control", path);
+		fx_write_file(file, "0");
+	fx_path(file, sizeof(file), "%s/memory.oom_control", path);
 	if (access(file, F_OK) == 0)
-		write_str(file, "0");
+		fx_write_file(file, "0");
 	return true;
 }
 
 void fx_memcg_remove(const char *path)
 {
-	long long deadline = now_ms() + FX_WAIT_MS;
+	long long deadline = fx_now_ms() + FX_WAIT_MS;
 
 	if (!path[0])
 		return;
 	/* The cgroup empties once its dead tasks are reaped. */
-	while (rmdir(path) < 0 && errno == EBUSY && now_ms() < deadline)
-		nap(20);
+	while (rmdir(path) < 0 && errno == EBUSY && fx_now_ms() < deadline)
+		fx_nap(20);
 }

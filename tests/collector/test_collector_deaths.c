@@ -7,13 +7,19 @@
  * (exit 0, fg_close, exec, FG_RESCUE_SIGNAL_ONLY with exit(n)) unregisters
  * with its reason and leaves no crash, no snapshot and no rescue.
  */
-#include <grp.h>
+#include <errno.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-#include "collector_fixture.c"
+#include "crash_check.h"
+#include "framework/test.h"
 
 /* Starts a collector; false (the test has failed or skipped) if it cannot. */
 static bool begin(struct fx *fx)
@@ -87,7 +93,7 @@ TEST(segv_with_core_dumps_allowed)
 			pattern[0] = '\0';
 		fclose(f);
 	}
-	if (!begin(&fx) || !path_fmt(dir, sizeof(dir), "%s/cores", fx.dir) ||
+	if (!begin(&fx) || !fx_path(dir, sizeof(dir), "%s/cores", fx.dir) ||
 	    !ASSERT_OK(mkdir(dir, 0755) ? -errno : 0, "mkdir cores"))
 		goto out;
 	/* Only where the core lands in the app's directory: never litter the host. */
@@ -306,7 +312,7 @@ TEST(sigkill_between_unprivileged_processes)
 	killer = fork();
 	if (killer == 0) {
 		prctl(PR_SET_NAME, "fgkiller");
-		if (setgroups(1, &gid) || setresgid(gid, gid, gid) || setresuid(uid, uid, uid))
+		if (fx_become(uid, gid, 0, NULL))
 			_exit(2);
 		_exit(kill(a.pid, SIGKILL) ? 1 : 0);
 	}

@@ -7,9 +7,16 @@
  */
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
-#include "collector_fixture.c"
+#include "common/crash_id.h"
+#include "crash_check.h"
+#include "framework/test.h"
+#include "helpers/app_data.h"
 
 #define MANY 5
 
@@ -28,16 +35,16 @@ static bool segfaulted(struct fx_app *a)
 /* Asks the app whether its library holds a registration until it says @want. */
 static bool registered_becomes(struct fx_app *a, int want)
 {
-	long long deadline = now_ms() + FX_WAIT_MS;
+	long long deadline = fx_now_ms() + FX_WAIT_MS;
 	char line[64], expect[32];
 
 	snprintf(expect, sizeof(expect), "registered %d", want);
-	while (now_ms() < deadline) {
+	while (fx_now_ms() < deadline) {
 		if (!fx_app_send(a, "registered") || !fx_app_read_line(a, line, sizeof(line), FX_WAIT_MS))
 			return false;
 		if (!strcmp(line, expect))
 			return true;
-		nap(20);
+		fx_nap(20);
 	}
 	test_fail(__FILE__, __LINE__, "app %s (pid %d) never said \"%s\"", a->app, (int)a->pid,
 		  expect);
@@ -79,7 +86,7 @@ TEST(restart_with_live_apps)
 			goto out;
 	if (!fx_start(&fx))
 		goto out;
-	t0 = now_ms();
+	t0 = fx_now_ms();
 	for (i = 0; i < 2; i++) {
 		json_object *reg = fx_wait(&fx, "register", a[i].pid, 1, FX_WAIT_MS);
 		bool ok = reg && CHECK_STR(reg, "app", a[i].app) && CHECK_INT(reg, "uid", a[i].spec.uid);
@@ -89,8 +96,8 @@ TEST(restart_with_live_apps)
 			goto out;
 	}
 	/* SPEC: within 2 s. Reported, not asserted: a loaded machine may be slower. */
-	if (now_ms() - t0 > 2000)
-		fprintf(stderr, "  note: re-registration took %lld ms\n", now_ms() - t0);
+	if (fx_now_ms() - t0 > 2000)
+		fprintf(stderr, "  note: re-registration took %lld ms\n", fx_now_ms() - t0);
 	if (!ASSERT_EQ(fx_count(&fx, "start", -1), 2, "two start records") ||
 	    !ASSERT_EQ(fx_count(&fx, "stop", -1), 1, "one stop record"))
 		goto out;
@@ -201,7 +208,7 @@ static bool check_list_row(json_object *row, struct fx_app *a, const char *id, c
 	return ASSERT_NOT_NULL(row, "a list row") && CHECK_STR(row, "id", id) &&
 	       CHECK_STR(row, "app", a->app) && CHECK_INT(row, "pid", a->pid) &&
 	       CHECK_STR(row, "cause", cause) && CHECK_STR(row, "rescue", rescue) &&
-	       ASSERT_TRUE(ts_ok(jstr(row, "time")), "list time is RFC 3339");
+	       ASSERT_TRUE(fx_ts_ok(jstr(row, "time")), "list time is RFC 3339");
 }
 
 /*

@@ -1,44 +1,32 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* A process may register several dictionaries; a crash rescues each of them. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "collector_fixture.c"
+#include "crash_check.h"
+#include "faultguard.h"
+#include "framework/test.h"
 
 TEST(two_dictionaries_in_one_process_are_both_rescued)
 {
-	char bin[PATH_MAX + 64], line[64] = "";
 	json_object *snap[2] = { NULL, NULL };
+	struct fx_app a;
 	struct fx fx;
-	int out[2], status, i, seen_first = 0, seen_second = 0;
-	FILE *f;
+	int i, seen_first = 0, seen_second = 0;
 	pid_t pid;
 
 	if (!fx_begin(&fx, 0, NULL))
 		return;
-	snprintf(bin, sizeof(bin), "%s/tests/helpers/col_two_dicts", fx.build);
-	if (!ASSERT_OK(pipe(out), "pipe"))
+	/* fx_app_start waits for its "ready <pid>". */
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .helper = FX_TWO_DICTS }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS))
 		goto out;
-	pid = fork();
-	if (pid == 0) {
-		dup2(out[1], 1);
-		setenv("FAULTGUARD_SOCKET", fx.sock, 1);
-		execl(bin, bin, (char *)NULL);
-		_exit(127);
-	}
-	close(out[1]);
-	f = fdopen(out[0], "r");
-	if (!ASSERT_NOT_NULL(fgets(line, sizeof(line), f), "the app says ready") ||
-	    !ASSERT_TRUE(!strncmp(line, "ready", 5), "ready line")) {
-		fclose(f);
-		goto out;
-	}
-	fclose(f);
-	waitpid(pid, &status, 0);
-	ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "the app segfaulted");
+	pid = a.pid;
+	ASSERT_TRUE(WIFSIGNALED(a.status) && WTERMSIG(a.status) == SIGSEGV, "the app segfaulted");
 	for (i = 0; i < 2; i++) {
 		snap[i] = fx_wait(&fx, "snapshot", pid, i, FX_WAIT_MS);
 		if (!ASSERT_NOT_NULL(snap[i], "a snapshot record per dictionary"))

@@ -6,10 +6,18 @@
  * kept; and that it starts from a clean environment whatever the
  * collector's own environment holds.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
-#include "collector_fixture.c"
+#include "common/crash_id.h"
+#include "crash_check.h"
+#include "framework/test.h"
 
 static const struct fx_crash segv = {
 	.cause = "segfault", .signal = SIGSEGV, .si_code = SEGV_MAPERR, .fault_addr = "0x0",
@@ -90,22 +98,10 @@ out:
 
 static bool gone(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	int fd;
-	ssize_t n;
+	char state = fx_proc_state(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
 	/* Dead but not yet reaped by whoever adopted it counts as gone. */
-	p = strrchr(buf, ')');
-	return p && (p[2] == 'Z' || p[2] == 'X');
+	return !state || state == 'Z' || state == 'X';
 }
 
 /*
@@ -138,9 +134,9 @@ TEST(rescue_timeout_kills_its_session)
 	rep = fx_rescue_report(&r, FX_WAIT_MS);
 	if (!rep || !ASSERT_TRUE(jint(rep, "sleeper", &sleeper) && sleeper > 0, "a sleeper pid"))
 		goto out;
-	deadline = now_ms() + FX_WAIT_MS;
-	while (!gone((pid_t)sleeper) && now_ms() < deadline)
-		nap(10);
+	deadline = fx_now_ms() + FX_WAIT_MS;
+	while (!gone((pid_t)sleeper) && fx_now_ms() < deadline)
+		fx_nap(10);
 	if (!ASSERT_TRUE(gone((pid_t)sleeper), "the command's grandchild was killed with it")) {
 		kill((pid_t)sleeper, SIGKILL);
 		goto out;
@@ -285,7 +281,7 @@ TEST(queued_rescues_wait_their_turn)
 	if (!fx_can_run() || !fx_init(&fx))
 		goto out;
 	fx.config = "rescue_concurrency = 2\n";
-	if (!fx_start(&fx) || !path_fmt(release, sizeof(release), "%s/release", fx.dir))
+	if (!fx_start(&fx) || !fx_path(release, sizeof(release), "%s/release", fx.dir))
 		goto out;
 	for (i = 0; i < 6; i++) {
 		/* Apps of their own: the per-app rescue rate limit is not what is tested here. */
@@ -307,9 +303,9 @@ TEST(queued_rescues_wait_their_turn)
 		if (!snap)
 			goto out;
 	}
-	deadline = now_ms() + FX_WAIT_MS;
-	while (count_reports(&fx) < 2 && now_ms() < deadline)
-		nap(10);
+	deadline = fx_now_ms() + FX_WAIT_MS;
+	while (count_reports(&fx) < 2 && fx_now_ms() < deadline)
+		fx_nap(10);
 	/* None can finish before the release: more than two started means no limit. */
 	if (!ASSERT_EQ(count_reports(&fx), 2, "two rescues run, the rest wait") ||
 	    !ASSERT_EQ(fx_count(&fx, "rescue", -1), 0, "no rescue finished before the release"))
@@ -361,12 +357,11 @@ out:
 TEST(sigterm_waits_for_a_running_rescue)
 {
 	char release[PATH_MAX] = "", id[CRASH_ID_LEN];
-	long long deadline;
 	struct fx_rescue r;
 	struct fx_app a;
 	struct fx fx;
 
-	if (!fx_begin(&fx, 0, NULL) || !path_fmt(release, sizeof(release), "%s/release", fx.dir))
+	if (!fx_begin(&fx, 0, NULL) || !fx_path(release, sizeof(release), "%s/release", fx.dir))
 		goto out;
 	fx_rescue_init(&fx, &r, "shutdown", "--wait-file", release, NULL);
 	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = r.argv }) ||
@@ -376,11 +371,9 @@ TEST(sigterm_waits_for_a_running_rescue)
 	json_object_put(fx_rescue_report(&r, FX_WAIT_MS));
 	if (!ASSERT_EQ(fx_count(&fx, "rescue", a.pid), 0, "the rescue is still running"))
 		goto out;
-	kill(fx.pid, SIGTERM);
-	deadline = now_ms() + FX_WAIT_MS;
-	while (access(fx.sock, F_OK) == 0 && now_ms() < deadline)
-		nap(10);
-	if (!ASSERT_TRUE(access(fx.sock, F_OK) < 0, "the socket is gone once SIGTERM arrived") ||
+	fx_signal(&fx, SIGTERM);
+	if (!ASSERT_TRUE(fx_wait_file(fx.sock, false, FX_WAIT_MS),
+			 "the socket is gone once SIGTERM arrived") ||
 	    !ASSERT_EQ(waitpid(fx.pid, NULL, WNOHANG), 0, "the collector waits for the rescue"))
 		goto out;
 	if (!release_rescues(release))

@@ -9,7 +9,21 @@
  * drop what it owes nothing to, and return to its fd baseline while the
  * attacker still holds its end open.
  */
-#include "collector/hostile.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/proto.h"
+#include "framework/test.h"
+#include "hostile.h"
 
 static void raise_nofile(void)
 {
@@ -24,14 +38,14 @@ static void raise_nofile(void)
 
 TEST(hostile_silent_and_short)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct proto_hdr h = { .magic = PROTO_MAGIC, .version = PROTO_VERSION };
 	int silent = -1, shorty = -1;
 
 	if (!hostile_start(&col, NULL, 0))
 		goto out;
-	silent = hostile_connect(&col);
-	shorty = hostile_connect(&col);
+	silent = fx_connect(col.sock);
+	shorty = fx_connect(col.sock);
 	if (!ASSERT_GE(silent, 0, "connect") || !ASSERT_GE(shorty, 0, "connect"))
 		goto out;
 	/* Half a header: a packet is all there is of it, and it is too short. */
@@ -56,7 +70,7 @@ out:
 }
 
 /* Fills the audit log with @n crash records of uid 0, before the collector starts. */
-static bool seed_crashes(const struct hostile_col *c, int n)
+static bool seed_crashes(const struct fx *c, int n)
 {
 	FILE *f;
 	int i;
@@ -75,24 +89,21 @@ static bool seed_crashes(const struct hostile_col *c, int n)
 
 TEST(hostile_query_never_read)
 {
-	struct hostile_col col;
+	struct fx col;
 	uint8_t msg[PROTO_MAX_MSG];
 	int s = -1, len;
 
 	/*
-	 * hostile_start writes only the config: lay the state dir first, with
-	 * thousands of crashes, so that "list" answers far more than a socket
-	 * buffer holds.
+	 * fx_init makes no state dir: lay it out first, with thousands of
+	 * crashes, so that "list" answers far more than a socket buffer holds.
 	 */
 	memset(&col, 0, sizeof(col));
-	snprintf(col.state, sizeof(col.state), "%s/state", test_tmpdir());
-	snprintf(col.audit, sizeof(col.audit), "%s/audit.jsonl", col.state);
-	if (!hostile_need_root() || !seed_crashes(&col, 3000))
+	if (!fx_can_run() || !fx_init(&col) || !seed_crashes(&col, 3000))
 		return;
-	if (!hostile_start(&col, NULL, 0))
+	if (!hostile_launch(&col, NULL, 0))
 		goto out;
 	len = proto_encode_text(msg, sizeof(msg), PROTO_QUERY, "list", 4);
-	s = hostile_connect(&col);
+	s = fx_connect(col.sock);
 	if (!ASSERT_GE(len, 1, "encode") || !ASSERT_GE(s, 0, "connect") ||
 	    !ASSERT_OK(hostile_send(s, msg, (size_t)len, NULL, 0), "ask and never read"))
 		goto out;
@@ -117,22 +128,21 @@ out:
  * Runs in a child as nobody: opens @n connections and reports how many
  * connected, then holds them until told (a byte on @go) and exits.
  */
-static pid_t open_many(struct hostile_col *c, int n, uid_t uid, int rep, int go)
+static pid_t open_many(struct fx *c, int n, uid_t uid, int rep, int go)
 {
 	pid_t pid;
 
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		struct hostile_app who = { .uid = uid, .gid = uid };
 		int i, ok = 0, *s = calloc((size_t)n, sizeof(int));
 		char b;
 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (!s || (uid && hostile_drop_privileges(&who)))
+		if (!s || (uid && fx_become(uid, uid, 0, NULL)))
 			_exit(1);
 		for (i = 0; i < n; i++) {
-			s[i] = hostile_connect(c);
+			s[i] = fx_connect(c->sock);
 			ok += s[i] >= 0;
 		}
 		(void)!write(rep, &ok, sizeof(ok));
@@ -150,33 +160,9 @@ static bool wait_report(int fd, int *v)
 	       ASSERT_EQ(read(fd, v, sizeof(*v)), sizeof(*v), "the connector's report");
 }
 
-/* Waits until @pid has @n reject records whose reason holds @needle. */
-static int wait_rejects(struct hostile_col *c, pid_t pid, const char *needle, int n)
-{
-	int64_t end = hostile_now_ms() + HOSTILE_WAIT_MS;
-	int count;
-
-	do {
-		json_object *o;
-		int i;
-
-		count = 0;
-		for (i = 0; (o = hostile_audit_find(c, "reject", pid, i)); i++) {
-			const char *why = hostile_jstr(o, "reason");
-
-			count += why && strstr(why, needle);
-			json_object_put(o);
-		}
-		if (count >= n)
-			return count;
-		hostile_nap();
-	} while (hostile_now_ms() < end);
-	return count;
-}
-
 TEST(hostile_thousand_connections_one_uid)
 {
-	struct hostile_col col;
+	struct fx col;
 	int rep[2] = { -1, -1 }, go[2] = { -1, -1 }, n = 0, limit, expired;
 	pid_t who = -1;
 
@@ -185,7 +171,7 @@ TEST(hostile_thousand_connections_one_uid)
 		goto out;
 	if (!ASSERT_OK(pipe2(rep, O_CLOEXEC), "pipe") || !ASSERT_OK(pipe2(go, O_CLOEXEC), "pipe"))
 		goto out;
-	who = open_many(&col, 1100, HOSTILE_NOBODY, rep[1], go[0]);
+	who = open_many(&col, 1100, FX_NOBODY, rep[1], go[0]);
 	if (!ASSERT_GE(who, 1, "fork") || !wait_report(rep[0], &n) ||
 	    !ASSERT_EQ(n, 1100, "connects (the backlog takes them all)"))
 		goto out;
@@ -197,8 +183,8 @@ TEST(hostile_thousand_connections_one_uid)
 	 * registration deadline. (Had connecting taken longer than the deadline,
 	 * more would have been accepted: hence "at least".)
 	 */
-	expired = wait_rejects(&col, who, "no registration within", 1000);
-	limit = wait_rejects(&col, who, "limit of connections", 1100 - expired);
+	expired = hostile_rejects(&col, who, "no registration within", 1000);
+	limit = hostile_rejects(&col, who, "limit of connections", 1100 - expired);
 	ASSERT_GE(expired, 1000, "connections that reached the deadline");
 	ASSERT_GE(limit, 1, "connections refused at the limit");
 	ASSERT_EQ(limit + expired, 1100, "every connection ended with a record");
@@ -210,7 +196,7 @@ TEST(hostile_thousand_connections_one_uid)
 	waitpid(who, NULL, 0);
 	who = -1;
 	{
-		struct hostile_app a = { .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY, .seed = 5 };
+		struct hostile_app a = { .uid = FX_NOBODY, .gid = FX_NOBODY, .seed = 5 };
 		json_object *resc;
 
 		if (!hostile_app_start(&col, &a) || !ASSERT_EQ(a.status, 0, "nobody registers again"))
@@ -238,7 +224,7 @@ out:
 
 TEST(hostile_idle_connections)
 {
-	struct hostile_col col;
+	struct fx col;
 	int s[300], i;
 
 	raise_nofile();
@@ -248,14 +234,14 @@ TEST(hostile_idle_connections)
 		goto out;
 	/* Same uid as the app: the idle ones use its own connection budget. */
 	for (i = 0; i < 300; i++)
-		if (!ASSERT_GE(s[i] = hostile_connect(&col), 0, "connect"))
+		if (!ASSERT_GE(s[i] = fx_connect(col.sock), 0, "connect"))
 			goto out;
 	if (!hostile_legit(&col, "300 idle connections"))
 		goto out;
 	for (i = 0; i < 300; i++)
 		if (!ASSERT_TRUE(hostile_closed_by_peer(s[i]), "an idle connection is closed"))
 			goto out;
-	ASSERT_GE(wait_rejects(&col, getpid(), "no registration within", 300), 300,
+	ASSERT_GE(hostile_rejects(&col, getpid(), "no registration within", 300), 300,
 		  "a record for each idle connection");
 	hostile_after(&col, "300 idle connections");
 out:
@@ -267,7 +253,7 @@ out:
 
 TEST(hostile_registration_limit)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a[4];
 	json_object *resc;
 	int i, started = 0;
@@ -275,7 +261,7 @@ TEST(hostile_registration_limit)
 	if (!hostile_start(&col, "max_registrations_per_uid = 3\n", 0))
 		goto out;
 	for (i = 0; i < 4; i++) {
-		a[i] = (struct hostile_app){ .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY,
+		a[i] = (struct hostile_app){ .uid = FX_NOBODY, .gid = FX_NOBODY,
 					     .seed = 40u + (unsigned int)i };
 		if (!hostile_app_start(&col, &a[i]))
 			goto out;
@@ -293,7 +279,7 @@ TEST(hostile_registration_limit)
 	resc = hostile_expect_rescued(&col, &a[0], "nobody's first app");
 	json_object_put(resc);
 	hostile_app_kill(&a[3], SIGKILL);
-	a[3] = (struct hostile_app){ .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY, .seed = 44 };
+	a[3] = (struct hostile_app){ .uid = FX_NOBODY, .gid = FX_NOBODY, .seed = 44 };
 	if (!hostile_app_start(&col, &a[3]) || !ASSERT_EQ(a[3].status, 0, "after one ended"))
 		goto out;
 	for (i = 1; i < 4; i++)

@@ -7,10 +7,19 @@
  * holds exactly what validated, the rest is counted as discarded, and a
  * legitimate app is still rescued with exact data.
  */
+#include <errno.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "collector/hostile.h"
 #include "dict/layout.h"
+#include "framework/test.h"
+#include "hostile.h"
 
 #define NSMALL 32
 #define NBIG 32
@@ -82,7 +91,7 @@ static int scribble_arena(struct hostile_app *a, int memfd, struct dict_writer *
 }
 
 /* Runs @a to its death by SIGSEGV and returns its snapshot record. */
-static json_object *crash_app(struct hostile_col *c, struct hostile_app *a)
+static json_object *crash_app(struct fx *c, struct hostile_app *a)
 {
 	if (!hostile_app_start(c, a))
 		return NULL;
@@ -91,12 +100,12 @@ static json_object *crash_app(struct hostile_col *c, struct hostile_app *a)
 		return NULL;
 	}
 	hostile_app_kill(a, SIGSEGV);
-	return hostile_audit_wait(c, "snapshot", hostile_app_pid(a));
+	return fx_wait(c, "snapshot", hostile_app_pid(a), 0, HOSTILE_WAIT_MS);
 }
 
 TEST(hostile_scribbled_arena)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a = { .app = "scribbled", .fill = fill_mixed, .after = scribble_arena };
 	struct fg_snapshot *s = NULL;
 	json_object *snap = NULL, *resc = NULL;
@@ -109,10 +118,10 @@ TEST(hostile_scribbled_arena)
 	if (!ASSERT_NOT_NULL(snap, "snapshot record"))
 		goto out;
 	/* What validated is there, exactly; each damaged value is counted. */
-	path = hostile_jstr(snap, "path");
+	path = jstr(snap, "path");
 	if (!ASSERT_NOT_NULL(path, "a snapshot was written") ||
-	    !ASSERT_EQ(hostile_jint(snap, "keys", -1), NSMALL, "the intact values") ||
-	    !ASSERT_EQ(hostile_jint(snap, "discarded", -1), NBIG, "the scribbled values"))
+	    !ASSERT_EQ(jint_or(snap, "keys", -1), NSMALL, "the intact values") ||
+	    !ASSERT_EQ(jint_or(snap, "discarded", -1), NBIG, "the scribbled values"))
 		goto out;
 	s = fg_snapshot_open(path);
 	if (!ASSERT_NOT_NULL(s, "open the snapshot") ||
@@ -131,9 +140,9 @@ TEST(hostile_scribbled_arena)
 			goto out;
 	}
 	/* The rescue ran with what was saved. */
-	resc = hostile_audit_wait(&col, "rescue", hostile_app_pid(&a));
-	out = hostile_jstr(resc, "output");
-	if (!ASSERT_STREQ(hostile_jstr(resc, "status"), "ok", "rescue") ||
+	resc = fx_wait(&col, "rescue", hostile_app_pid(&a), 0, HOSTILE_WAIT_MS);
+	out = jstr(resc, "output");
+	if (!ASSERT_STREQ(jstr(resc, "status"), "ok", "rescue") ||
 	    !ASSERT_TRUE(out && strstr(out, "snapshot keys=32\n"), "the rescue read 32 keys"))
 		goto out;
 	hostile_after(&col, "a scribbled arena");
@@ -218,7 +227,7 @@ TEST(hostile_scribbled_everywhere)
 		{ "every byte", scribble_all, 0 },
 		{ "a forged header", forge_header, 0 },
 	};
-	struct hostile_col col;
+	struct fx col;
 	size_t i;
 
 	if (!hostile_start(&col, NULL, 0))
@@ -230,13 +239,13 @@ TEST(hostile_scribbled_everywhere)
 
 		if (!ASSERT_NOT_NULL(snap, cases[i].what))
 			goto out;
-		path = hostile_jstr(snap, "path");
+		path = jstr(snap, "path");
 		if (cases[i].has_layout) {
 			struct fg_snapshot *s = path ? fg_snapshot_open(path) : NULL;
 
 			/* Nothing of it is trusted: whatever is left must be what was written. */
 			ASSERT_NOT_NULL(s, cases[i].what);
-			ASSERT_TRUE(hostile_jint(snap, "keys", -1) + hostile_jint(snap, "discarded", -1) >= 1,
+			ASSERT_TRUE(jint_or(snap, "keys", -1) + jint_or(snap, "discarded", -1) >= 1,
 				    "kept or counted");
 			for (size_t k = 0; s && k < fg_snapshot_count(s); k++) {
 				const char *key;
@@ -257,10 +266,10 @@ TEST(hostile_scribbled_everywhere)
 		} else {
 			/* No layout to trust: no snapshot, said so, and no command to run with none. */
 			ASSERT_TRUE(path == NULL, cases[i].what);
-			ASSERT_NOT_NULL(hostile_jstr(snap, "error"), cases[i].what);
+			ASSERT_NOT_NULL(jstr(snap, "error"), cases[i].what);
 		}
 		json_object_put(snap);
-		resc = hostile_audit_wait(&col, "rescue", hostile_app_pid(&a));
+		resc = fx_wait(&col, "rescue", hostile_app_pid(&a), 0, HOSTILE_WAIT_MS);
 		ASSERT_NOT_NULL(resc, "a rescue record");
 		json_object_put(resc);
 		if (!hostile_after(&col, cases[i].what))
@@ -345,7 +354,7 @@ static int fork_survivor(struct hostile_app *a, int memfd, struct dict_writer *w
 
 TEST(hostile_concurrent_scribbler)
 {
-	struct hostile_col col;
+	struct fx col;
 	pid_t survivor = -1;
 	struct hostile_app a = { .app = "survivor", .fill = fill_many, .after = fork_survivor,
 				 .dict_bytes = 64u << 20, .snapshot_only = 1 };
@@ -374,13 +383,13 @@ TEST(hostile_concurrent_scribbler)
 			goto out;
 	}
 	hostile_app_kill(&a, SIGSEGV);
-	snap = hostile_audit_wait(&col, "snapshot", hostile_app_pid(&a));
+	snap = fx_wait(&col, "snapshot", hostile_app_pid(&a), 0, HOSTILE_WAIT_MS);
 	if (!ASSERT_NOT_NULL(snap, "snapshot record"))
 		goto out;
 	/* Still scribbling, as it did during the copy. */
 	snprintf(comm, sizeof(comm), "/proc/%d", survivor);
 	ASSERT_OK(access(comm, F_OK), "the survivor outlived the copy");
-	path = hostile_jstr(snap, "path");
+	path = jstr(snap, "path");
 	if (path) {
 		s = fg_snapshot_open(path);
 		if (!ASSERT_NOT_NULL(s, "open the snapshot"))
@@ -402,7 +411,7 @@ TEST(hostile_concurrent_scribbler)
 			if (!ASSERT_MEMEQ(val, want, CONC_LEN, key))
 				goto out;
 		}
-		ASSERT_EQ(hostile_jint(snap, "keys", -1) + 0, (long long)fg_snapshot_count(s), "keys");
+		ASSERT_EQ(jint_or(snap, "keys", -1) + 0, (long long)fg_snapshot_count(s), "keys");
 	}
 	kill(survivor, SIGKILL);
 	survivor = -1;

@@ -7,19 +7,31 @@
  * dictionary cannot change size after registration; a growable one is
  * refused. After each: alive, fd baseline, a legitimate app rescued.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include "collector/hostile.h"
+#include "common/proto.h"
+#include "framework/test.h"
+#include "hostile.h"
 
 /* Registers with @fds on a fresh connection; the ACK status, or -ETIMEDOUT etc. */
-static int register_with(struct hostile_col *c, const int *fds, int nfds, char *why, size_t cap)
+static int register_with(struct fx *c, const int *fds, int nfds, char *why, size_t cap)
 {
 	uint8_t msg[PROTO_MAX_MSG];
 	int len = hostile_encode_register(msg, "fdtest", NULL), s, st = 99, rc;
 
 	if (len < 0)
 		return len;
-	s = hostile_connect(c);
+	s = fx_connect(c->sock);
 	if (s < 0)
 		return s;
 	rc = hostile_send(s, msg, (size_t)len, fds, nfds);
@@ -55,7 +67,7 @@ static int sized_memfd(unsigned int flags, off_t size, int seals)
 
 TEST(hostile_wrong_fd_kinds)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct kind kinds[10];
 	int pipefd[2] = { -1, -1 }, sp[2] = { -1, -1 }, n = 0, i;
 	char path[PATH_MAX + 16];
@@ -110,8 +122,8 @@ TEST(hostile_wrong_fd_kinds)
 		if (!hostile_settle_fds(&col, kinds[i].what))
 			goto out;
 	}
-	ASSERT_EQ(hostile_audit_count(&col, "reject", getpid()), n, "one reject record each");
-	ASSERT_EQ(hostile_audit_count(&col, "register", -1), 0, "none registered");
+	ASSERT_EQ(fx_count(&col, "reject", getpid()), n, "one reject record each");
+	ASSERT_EQ(fx_count(&col, "register", -1), 0, "none registered");
 	hostile_after(&col, "wrong fd kinds");
 out:
 	for (i = 0; i < n; i++)
@@ -131,7 +143,7 @@ out:
 TEST(hostile_fd_counts)
 {
 	struct rlimit rl = { 4096, 4096 };
-	struct hostile_col col;
+	struct fx col;
 	int fds[200], good, i, st;
 	char why[256] = "";
 
@@ -172,27 +184,27 @@ TEST(hostile_fd_counts)
 		uint8_t msg[PROTO_MAX_MSG];
 		int len = proto_encode_text(msg, sizeof(msg), PROTO_QUERY, "status", 6), s;
 
-		s = hostile_connect(&col);
+		s = fx_connect(col.sock);
 		if (!ASSERT_GE(s, 0, "connect") ||
 		    !ASSERT_OK(hostile_send(s, msg, (size_t)len, fds, 16), "query with fds") ||
 		    !ASSERT_TRUE(hostile_closed_by_peer(s), "the query is answered"))
 			goto out;
 		close(s);
 		len = proto_encode_simple(msg, sizeof(msg), PROTO_CLOSE);
-		s = hostile_connect(&col);
+		s = fx_connect(col.sock);
 		if (!ASSERT_GE(s, 0, "connect") ||
 		    !ASSERT_OK(hostile_send(s, msg, (size_t)len, fds, 16), "close with fds") ||
 		    !ASSERT_TRUE(hostile_closed_by_peer(s), "the close ends it"))
 			goto out;
 		close(s);
-		s = hostile_connect(&col);
+		s = fx_connect(col.sock);
 		if (!ASSERT_GE(s, 0, "connect") ||
 		    !ASSERT_OK(hostile_send(s, "junk", 4, fds, 16), "junk with fds") ||
 		    !ASSERT_TRUE(hostile_closed_by_peer(s), "junk ends it"))
 			goto out;
 		close(s);
 	}
-	ASSERT_EQ(hostile_audit_count(&col, "register", -1), 0, "none registered");
+	ASSERT_EQ(fx_count(&col, "register", -1), 0, "none registered");
 	hostile_after(&col, "fd counts");
 out:
 	for (i = 0; i < 200; i++)
@@ -208,7 +220,7 @@ out:
  */
 TEST(hostile_growable_memfd_refused)
 {
-	struct hostile_col col;
+	struct fx col;
 	int fd = -1, st;
 	char why[256] = "";
 
@@ -240,7 +252,7 @@ out:
  */
 TEST(hostile_ftruncate_after_registration)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a = { .app = "truncator", .seed = 99, .snapshot_only = 1 };
 	int sv[2] = { -1, -1 };
 	json_object *resc;

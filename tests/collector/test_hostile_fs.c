@@ -7,9 +7,18 @@
  * another mount namespace may not have a rescue command run for it (the
  * collector would run the wrong program); snapshot-only is fine.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "collector/hostile.h"
+#include "framework/test.h"
+#include "hostile.h"
 
 /* Runs @fn as nobody in a child; its return value, or -1. */
 static int as_nobody(int (*fn)(const char *arg), const char *arg)
@@ -20,9 +29,7 @@ static int as_nobody(int (*fn)(const char *arg), const char *arg)
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {
-		struct hostile_app who = { .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY };
-
-		if (hostile_drop_privileges(&who))
+		if (fx_become(FX_NOBODY, FX_NOBODY, 0, NULL))
 			_exit(100);
 		_exit(fn(arg));
 	}
@@ -44,9 +51,9 @@ static int plant_fifo(const char *where)
 }
 
 /* Crashes nobody's app @app; returns its snapshot record. */
-static json_object *crash_nobodys(struct hostile_col *c, const char *app, unsigned int seed)
+static json_object *crash_nobodys(struct fx *c, const char *app, unsigned int seed)
 {
-	struct hostile_app a = { .app = app, .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY,
+	struct hostile_app a = { .app = app, .uid = FX_NOBODY, .gid = FX_NOBODY,
 				 .seed = seed };
 
 	if (!hostile_app_start(c, &a) || !ASSERT_EQ(a.status, 0, app)) {
@@ -54,7 +61,7 @@ static json_object *crash_nobodys(struct hostile_col *c, const char *app, unsign
 		return NULL;
 	}
 	hostile_app_kill(&a, SIGSEGV);
-	return hostile_audit_wait(c, "snapshot", hostile_app_pid(&a));
+	return fx_wait(c, "snapshot", hostile_app_pid(&a), 0, HOSTILE_WAIT_MS);
 }
 
 static bool dir_untouched(const char *dir, const char *what)
@@ -92,7 +99,7 @@ static bool dir_untouched(const char *dir, const char *what)
 
 TEST(hostile_planted_symlink_and_fifo)
 {
-	struct hostile_col col;
+	struct fx col;
 	json_object *snap = NULL;
 	char where[PATH_MAX + 64], file[PATH_MAX + 16];
 	struct stat st;
@@ -103,13 +110,13 @@ TEST(hostile_planted_symlink_and_fifo)
 	snprintf(plant_target, sizeof(plant_target), "%s/rootdir", test_tmpdir());
 	snprintf(file, sizeof(file), "%s/precious", plant_target);
 	if (!ASSERT_OK(mkdir(plant_target, 0755), "mkdir") || !ASSERT_OK(chmod(plant_target, 0755), "chmod") ||
-	    !ASSERT_OK(hostile_write_file(file, "root's data\n"), "its file") ||
+	    !ASSERT_OK(fx_write_file(file, "root's data\n"), "its file") ||
 	    !ASSERT_OK(chmod(file, 0644), "chmod"))
 		goto out;
 	/* nobody's first crash makes snapshots/65534/, nobody's own. */
 	snap = crash_nobodys(&col, "first", 1);
 	if (!ASSERT_NOT_NULL(snap, "first snapshot") ||
-	    !ASSERT_NOT_NULL(hostile_jstr(snap, "path"), "first snapshot written"))
+	    !ASSERT_NOT_NULL(jstr(snap, "path"), "first snapshot written"))
 		goto out;
 	json_object_put(snap);
 	snap = NULL;
@@ -120,8 +127,8 @@ TEST(hostile_planted_symlink_and_fifo)
 		goto out;
 	snap = crash_nobodys(&col, "evil", 2);
 	if (!ASSERT_NOT_NULL(snap, "the snapshot record") ||
-	    !ASSERT_TRUE(hostile_jstr(snap, "path") == NULL, "no snapshot through the symlink") ||
-	    !ASSERT_NOT_NULL(hostile_jstr(snap, "error"), "the record says why"))
+	    !ASSERT_TRUE(jstr(snap, "path") == NULL, "no snapshot through the symlink") ||
+	    !ASSERT_NOT_NULL(jstr(snap, "error"), "the record says why"))
 		goto out;
 	json_object_put(snap);
 	snap = NULL;
@@ -129,7 +136,7 @@ TEST(hostile_planted_symlink_and_fifo)
 		goto out;
 	/* The link itself is left as it was: not followed, not replaced, not chowned. */
 	if (!ASSERT_OK(lstat(where, &st), "the link") || !ASSERT_TRUE(S_ISLNK(st.st_mode), "a link") ||
-	    !ASSERT_EQ(st.st_uid, HOSTILE_NOBODY, "the link's owner"))
+	    !ASSERT_EQ(st.st_uid, FX_NOBODY, "the link's owner"))
 		goto out;
 	if (!hostile_after(&col, "a planted symlink"))
 		goto out;
@@ -140,7 +147,7 @@ TEST(hostile_planted_symlink_and_fifo)
 		goto out;
 	snap = crash_nobodys(&col, "fifo", 3);
 	if (!ASSERT_NOT_NULL(snap, "the snapshot record") ||
-	    !ASSERT_TRUE(hostile_jstr(snap, "path") == NULL, "no snapshot into a FIFO"))
+	    !ASSERT_TRUE(jstr(snap, "path") == NULL, "no snapshot into a FIFO"))
 		goto out;
 	hostile_after(&col, "a planted FIFO");
 out:
@@ -159,7 +166,7 @@ static int fill_in_new_ns(struct hostile_app *a, int memfd, struct dict_writer *
 
 TEST(hostile_other_mount_namespace)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a = { .app = "contained", .fill = fill_in_new_ns, .seed = 21 };
 	struct hostile_app b = { .app = "contained-snap", .fill = fill_in_new_ns, .seed = 22,
 				 .snapshot_only = 1 };
@@ -179,7 +186,7 @@ TEST(hostile_other_mount_namespace)
 		goto out;
 	hostile_app_kill(&b, SIGSEGV);
 	resc = hostile_expect_rescued(&col, &b, "an app in another mount namespace");
-	ASSERT_STREQ(hostile_jstr(resc, "status"), "none", "no command to run");
+	ASSERT_STREQ(jstr(resc, "status"), "none", "no command to run");
 	json_object_put(resc);
 	hostile_after(&col, "apps in another mount namespace");
 out:
@@ -188,16 +195,13 @@ out:
 	hostile_stop(&col);
 }
 
+/* 0 when connected, else the errno of connect(2). */
 static int try_connect(const char *sock)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int s = fx_connect(sock);
 
 	if (s < 0)
-		return 99;
-	snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock);
-	if (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return errno;
+		return -s;
 	close(s);
 	return 0;
 }
@@ -205,9 +209,9 @@ static int try_connect(const char *sock)
 /* socket_group + socket_mode 0660: only the group's members may register. */
 TEST(hostile_socket_group)
 {
-	struct hostile_col col;
-	struct hostile_app a = { .app = "member", .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY,
-				 .ngroups = 2, .groups = { HOSTILE_NOBODY, 4243 }, .seed = 31 };
+	struct fx col;
+	struct hostile_app a = { .app = "member", .uid = FX_NOBODY, .gid = FX_NOBODY,
+				 .ngroups = 2, .groups = { FX_NOBODY, 4243 }, .seed = 31 };
 	json_object *resc;
 	struct stat st;
 

@@ -8,14 +8,28 @@
  * a legitimate app with exact data (hostile_after).
  */
 #include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-#include "collector/hostile.h"
+#include "common/proto.h"
+#include "framework/test.h"
+#include "hostile.h"
 
 TEST(hostile_baseline)
 {
-	struct hostile_col col;
+	struct fx col;
 
 	/* The harness itself: a clean collector rescues an app, twice. */
 	if (hostile_start(&col, NULL, 0))
@@ -35,10 +49,10 @@ static void fill_random(uint8_t *buf, size_t len, uint32_t *x)
 }
 
 /* Sends one packet on a fresh connection; true when the collector then closes it. */
-static bool send_and_expect_close(struct hostile_col *c, const void *buf, size_t len,
+static bool send_and_expect_close(struct fx *c, const void *buf, size_t len,
 				  const char *what)
 {
-	int s = hostile_connect(c), err;
+	int s = fx_connect(c->sock), err;
 	bool ok;
 
 	if (!ASSERT_GE(s, 0, "connect"))
@@ -53,7 +67,7 @@ TEST(hostile_garbage_every_size)
 {
 	static const size_t sizes[] = { 0, 1, 15, 16, 17, 4096, 65535, 65536, 65537, 65538, 200000 };
 	static uint8_t buf[200000];
-	struct hostile_col col;
+	struct fx col;
 	uint32_t x = 0x5eed;
 	size_t i;
 	int rejects;
@@ -86,7 +100,7 @@ TEST(hostile_garbage_every_size)
 	 * Every packet with bytes got a reject record (the empty one reads as a
 	 * hang-up, which it is indistinguishable from on SOCK_SEQPACKET).
 	 */
-	rejects = hostile_audit_count(&col, "reject", getpid());
+	rejects = fx_count(&col, "reject", getpid());
 	ASSERT_EQ(rejects, 10 + 8, "reject records");
 	if (!hostile_wait_reject(&col, getpid(), "larger than 64 KiB", "200000 bytes") ||
 	    !hostile_wait_reject(&col, getpid(), "shorter than its header", "15 bytes") ||
@@ -178,7 +192,7 @@ TEST(hostile_lying_messages)
 		{ "END from a client", PROTO_END, 1, -1, "", 0, "not one a client may send" },
 	};
 	uint8_t buf[256];
-	struct hostile_col col;
+	struct fx col;
 	size_t i;
 	int memfd = -1;
 
@@ -190,7 +204,7 @@ TEST(hostile_lying_messages)
 	for (i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
 		const struct lie *l = &lies[i];
 		size_t len = craft(buf, l->type, l->version, l->len, l->payload, l->plen);
-		int s = hostile_connect(&col), st = 0, rc;
+		int s = fx_connect(col.sock), st = 0, rc;
 		char why[256] = "";
 
 		if (!ASSERT_GE(s, 0, "connect"))
@@ -210,8 +224,8 @@ TEST(hostile_lying_messages)
 		}
 		close(s);
 	}
-	ASSERT_EQ(hostile_audit_count(&col, "reject", getpid()), (int)i, "one reject per lie");
-	ASSERT_EQ(hostile_audit_count(&col, "register", -1), 0, "no lie registered");
+	ASSERT_EQ(fx_count(&col, "reject", getpid()), (int)i, "one reject per lie");
+	ASSERT_EQ(fx_count(&col, "register", -1), 0, "no lie registered");
 	close(memfd);
 	memfd = -1;
 	hostile_after(&col, "lying messages");
@@ -225,7 +239,7 @@ TEST(hostile_random_mutations)
 {
 	static const char *const argv[] = { "/bin/true", "a", "b", NULL };
 	uint8_t good[PROTO_MAX_MSG], buf[PROTO_MAX_MSG];
-	struct hostile_col col;
+	struct fx col;
 	uint32_t x = 0xfa17;
 	int len, i, memfd = -1, registered = 0;
 
@@ -238,7 +252,7 @@ TEST(hostile_random_mutations)
 	/* Bit flips, truncations and extensions of a valid registration. */
 	for (i = 0; i < 400; i++) {
 		size_t n = (size_t)len, k;
-		int s = hostile_connect(&col), rc, st = 1;
+		int s = fx_connect(col.sock), rc, st = 1;
 
 		if (!ASSERT_GE(s, 0, "connect"))
 			goto out;
@@ -271,7 +285,7 @@ TEST(hostile_random_mutations)
 		close(s);
 	}
 	/* Whatever registered was accepted knowingly: one record per ACK 0. */
-	ASSERT_EQ(hostile_audit_count(&col, "register", getpid()), registered, "registrations");
+	ASSERT_EQ(fx_count(&col, "register", getpid()), registered, "registrations");
 	close(memfd);
 	memfd = -1;
 	hostile_after(&col, "random mutations");
@@ -283,7 +297,7 @@ out:
 
 TEST(hostile_two_registrations_one_connection)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a = { .app = "twice", .seed = 7, .snapshot_only = 1 };
 	json_object *resc;
 	int sv[2] = { -1, -1 };
@@ -349,9 +363,9 @@ TEST(hostile_two_registrations_one_connection)
 	/* The first registration stands; the app's death rescues its first dictionary. */
 	hostile_app_kill(&a, SIGSEGV);
 	resc = hostile_expect_rescued(&col, &a, "the first dictionary");
-	ASSERT_STREQ(hostile_jstr(resc, "status"), "none", "snapshot only: no command");
+	ASSERT_STREQ(jstr(resc, "status"), "none", "snapshot only: no command");
 	json_object_put(resc);
-	ASSERT_EQ(hostile_audit_count(&col, "register", hostile_app_pid(&a)), 1, "one registration");
+	ASSERT_EQ(fx_count(&col, "register", hostile_app_pid(&a)), 1, "one registration");
 	hostile_after(&col, "two registrations on one connection");
 out:
 	if (sv[0] >= 0)
@@ -383,7 +397,7 @@ static int send_forged_creds(int s, const void *buf, size_t len, int memfd, pid_
 		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
-	struct ucred cred = { .pid = pid, .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY };
+	struct ucred cred = { .pid = pid, .uid = FX_NOBODY, .gid = FX_NOBODY };
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
@@ -408,7 +422,7 @@ static int send_forged_creds(int s, const void *buf, size_t len, int memfd, pid_
 TEST(hostile_register_another_process)
 {
 	uint8_t msg[PROTO_MAX_MSG];
-	struct hostile_col col;
+	struct fx col;
 	pid_t victim = -1, maker = -1;
 	int memfd = -1, s = -1, st = 99, len, pp[2] = { -1, -1 }, rp[2] = { -1, -1 };
 	json_object *reg;
@@ -425,16 +439,16 @@ TEST(hostile_register_another_process)
 	/* 1. The message has no pid to lie with: appended bytes are refused (test above). */
 
 	/* 2. Forged SCM_CREDENTIALS (root can send any pid): the kernel's word wins. */
-	s = hostile_connect(&col);
+	s = fx_connect(col.sock);
 	if (!ASSERT_GE(s, 0, "connect") ||
 	    !ASSERT_OK(send_forged_creds(s, msg, (size_t)len, memfd, victim), "forged creds") ||
 	    !ASSERT_EQ(hostile_recv_ack(s, &st, NULL, 0), 1, "ack") || !ASSERT_EQ(st, 0, "registered"))
 		goto out;
-	reg = hostile_audit_wait(&col, "register", getpid());
+	reg = fx_wait(&col, "register", getpid(), 0, HOSTILE_WAIT_MS);
 	ASSERT_NOT_NULL(reg, "the registration is ours");
-	ASSERT_EQ(hostile_jint(reg, "uid", -1), 0, "our uid, not the forged one");
+	ASSERT_EQ(jint_or(reg, "uid", -1), 0, "our uid, not the forged one");
 	json_object_put(reg);
-	ASSERT_EQ(hostile_audit_count(&col, "register", victim), 0, "nothing registered the victim");
+	ASSERT_EQ(fx_count(&col, "register", victim), 0, "nothing registered the victim");
 	close(s); /* our own registration ends as a hang-up */
 	s = -1;
 
@@ -449,7 +463,7 @@ TEST(hostile_register_another_process)
 	fflush(NULL);
 	maker = fork();
 	if (maker == 0) {
-		int cs = hostile_connect(&col);
+		int cs = fx_connect(col.sock);
 
 		if (cs < 0)
 			_exit(1);
@@ -489,7 +503,7 @@ TEST(hostile_register_another_process)
 	}
 	if (!hostile_wait_reject(&col, maker, "registering process is gone", "socket handed on"))
 		goto out;
-	ASSERT_EQ(hostile_audit_count(&col, "register", -1), 1, "only our own registration");
+	ASSERT_EQ(fx_count(&col, "register", -1), 1, "only our own registration");
 
 	kill(victim, SIGKILL);
 	waitpid(victim, NULL, 0);
@@ -540,7 +554,7 @@ static int next_pid_is(pid_t pid)
  * ACK's status and waits to be killed. Returns its pid, or -1 after many
  * tries (someone else on the system took the pid first each time).
  */
-static pid_t successor_at(struct hostile_col *c, pid_t want, unsigned int seed, int rep)
+static pid_t successor_at(struct fx *c, pid_t want, unsigned int seed, int rep)
 {
 	int tries;
 
@@ -562,7 +576,7 @@ static pid_t successor_at(struct hostile_col *c, pid_t want, unsigned int seed, 
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			fd = dict_memfd_create("after", 1 << 20);
 			len = hostile_encode_register(msg, b.app, NULL);
-			s = hostile_connect(c);
+			s = fx_connect(c->sock);
 			if (fd < 0 || dict_writer_attach(fd, &w) || hostile_write_values(w, seed) ||
 			    s < 0 || hostile_send(s, msg, (size_t)len, &fd, 1))
 				_exit(1);
@@ -582,19 +596,16 @@ static pid_t successor_at(struct hostile_col *c, pid_t want, unsigned int seed, 
 }
 
 /* The snapshot record of @pid numbered @nth must be @app's, holding @seed's values exactly. */
-static bool snapshot_is(struct hostile_col *c, pid_t pid, int nth, const char *app,
+static bool snapshot_is(struct fx *c, pid_t pid, int nth, const char *app,
 			unsigned int seed)
 {
-	json_object *snap;
+	json_object *snap = fx_wait(c, "snapshot", pid, nth, HOSTILE_WAIT_MS);
 	struct fg_snapshot *s = NULL;
 	bool ok = false;
-	int64_t end = hostile_now_ms() + HOSTILE_WAIT_MS;
 
-	while (!(snap = hostile_audit_find(c, "snapshot", pid, nth)) && hostile_now_ms() < end)
-		hostile_nap();
-	if (!ASSERT_NOT_NULL(snap, app) || !ASSERT_STREQ(hostile_jstr(snap, "app"), app, "whose"))
+	if (!ASSERT_NOT_NULL(snap, app) || !ASSERT_STREQ(jstr(snap, "app"), app, "whose"))
 		goto out;
-	s = fg_snapshot_open(hostile_jstr(snap, "path"));
+	s = fg_snapshot_open(jstr(snap, "path"));
 	ok = ASSERT_NOT_NULL(s, "open the snapshot") && hostile_snapshot_matches(s, seed, app);
 out:
 	fg_snapshot_close(s);
@@ -612,7 +623,7 @@ out:
  */
 TEST(hostile_pid_reuse)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a = { .app = "before", .seed = 11, .snapshot_only = 1 };
 	int rep[2] = { -1, -1 }, st = 99;
 	pid_t b = -1;
@@ -631,7 +642,7 @@ TEST(hostile_pid_reuse)
 		goto out;
 	/* The collector sleeps through the death and the rebirth. */
 	stopped = true;
-	if (!hostile_freeze(&col))
+	if (!fx_freeze(&col))
 		goto out;
 	hostile_app_kill(&a, SIGSEGV);
 	b = successor_at(&col, hostile_app_pid(&a), 12, rep[1]);
@@ -644,7 +655,7 @@ TEST(hostile_pid_reuse)
 		    !ASSERT_EQ(read(rep[0], &sent, 1), 1, "sent"))
 			goto out;
 	}
-	kill(col.pid, SIGCONT);
+	fx_signal(&col, SIGCONT);
 	stopped = false;
 	{
 		struct pollfd p = { .fd = rep[0], .events = POLLIN };
@@ -664,11 +675,11 @@ TEST(hostile_pid_reuse)
 	b = -1;
 	if (!snapshot_is(&col, hostile_app_pid(&a), 1, "after", 12))
 		goto out;
-	ASSERT_EQ(hostile_audit_count(&col, "crash", hostile_app_pid(&a)), 2, "two deaths, two crashes");
+	ASSERT_EQ(fx_count(&col, "crash", hostile_app_pid(&a)), 2, "two deaths, two crashes");
 	hostile_after(&col, "pid reuse");
 out:
 	if (stopped)
-		kill(col.pid, SIGCONT);
+		fx_signal(&col, SIGCONT);
 	if (b > 0) {
 		kill(b, SIGKILL);
 		waitpid(b, NULL, 0);
@@ -689,7 +700,7 @@ out:
 TEST(hostile_pid_reuse_before_accept)
 {
 	uint8_t msg[PROTO_MAX_MSG];
-	struct hostile_col col;
+	struct fx col;
 	int pp[2] = { -1, -1 }, rp[2] = { -1, -1 }, memfd = -1, len, status = -1;
 	pid_t maker = -1, squatter = -1;
 	bool stopped = false;
@@ -707,12 +718,12 @@ TEST(hostile_pid_reuse_before_accept)
 		goto out;
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	stopped = true;
-	if (!hostile_freeze(&col))
+	if (!fx_freeze(&col))
 		goto out;
 	fflush(NULL);
 	maker = fork();
 	if (maker == 0) {
-		int cs = hostile_connect(&col);
+		int cs = fx_connect(col.sock);
 
 		if (cs < 0)
 			_exit(1);
@@ -754,7 +765,7 @@ TEST(hostile_pid_reuse_before_accept)
 		if (!ASSERT_EQ(squatter, maker, "the maker's pid reused"))
 			goto out;
 	}
-	kill(col.pid, SIGCONT);
+	fx_signal(&col, SIGCONT);
 	stopped = false;
 	close(pp[0]);
 	pp[0] = -1;
@@ -769,7 +780,7 @@ TEST(hostile_pid_reuse_before_accept)
 		waitpid(res[0], NULL, 0);
 		ASSERT_TRUE(res[1] != 0, "the registration is refused");
 	}
-	ASSERT_EQ(hostile_audit_count(&col, "register", maker), 0, "the squatter is not registered");
+	ASSERT_EQ(fx_count(&col, "register", maker), 0, "the squatter is not registered");
 	kill(squatter, SIGKILL);
 	waitpid(squatter, NULL, 0);
 	squatter = -1;
@@ -778,7 +789,7 @@ TEST(hostile_pid_reuse_before_accept)
 	hostile_after(&col, "pid reuse before accept");
 out:
 	if (stopped)
-		kill(col.pid, SIGCONT);
+		fx_signal(&col, SIGCONT);
 	if (squatter > 0) {
 		kill(squatter, SIGKILL);
 		waitpid(squatter, NULL, 0);

@@ -8,7 +8,15 @@
  * most 4 KiB, the collector's memory stays flat, nothing stalls, and the
  * record is finished.
  */
-#include "collector/hostile.h"
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "framework/test.h"
+#include "hostile.h"
 
 /* The value of "name=" on its own line of @out, into @buf. */
 static const char *line_value(const char *out, const char *name, char *buf, size_t cap)
@@ -45,9 +53,9 @@ static bool env_allowed(const char *var)
 
 TEST(hostile_rescue_least_privilege)
 {
-	struct hostile_col col;
-	struct hostile_app a = { .app = "unprivileged", .uid = HOSTILE_NOBODY, .gid = HOSTILE_NOBODY,
-				 .ngroups = 2, .groups = { HOSTILE_NOBODY, 4242 }, .seed = 77 };
+	struct fx col;
+	struct hostile_app a = { .app = "unprivileged", .uid = FX_NOBODY, .gid = FX_NOBODY,
+				 .ngroups = 2, .groups = { FX_NOBODY, 4242 }, .seed = 77 };
 	json_object *resc = NULL, *snap = NULL;
 	const char *out, *p;
 	char v[256], want[64];
@@ -60,7 +68,7 @@ TEST(hostile_rescue_least_privilege)
 		goto out;
 	hostile_app_kill(&a, SIGSEGV);
 	resc = hostile_expect_rescued(&col, &a, "nobody's app");
-	out = hostile_jstr(resc, "output");
+	out = jstr(resc, "output");
 	if (!ASSERT_NOT_NULL(out, "the rescue's output"))
 		goto out;
 	/* Real, effective and saved ids: all the app's; the groups exactly its own. */
@@ -86,10 +94,10 @@ TEST(hostile_rescue_least_privilege)
 	ASSERT_TRUE(strstr(out, "env FAULTGUARD_UID=65534\n") != NULL, "FAULTGUARD_UID");
 	ASSERT_TRUE(strstr(out, "env FAULTGUARD_CAUSE=segfault\n") != NULL, "FAULTGUARD_CAUSE");
 	/* The snapshot and its folders are the app's, closed to everyone else. */
-	snap = hostile_audit_find(&col, "snapshot", hostile_app_pid(&a), 0);
+	snap = fx_find(&col, "snapshot", hostile_app_pid(&a), 0);
 	if (ASSERT_NOT_NULL(snap, "snapshot") &&
-	    ASSERT_OK(stat(hostile_jstr(snap, "path"), &st), "stat the snapshot")) {
-		ASSERT_EQ(st.st_uid, HOSTILE_NOBODY, "snapshot owner");
+	    ASSERT_OK(stat(jstr(snap, "path"), &st), "stat the snapshot")) {
+		ASSERT_EQ(st.st_uid, FX_NOBODY, "snapshot owner");
 		ASSERT_EQ(st.st_mode & 07777, 0600, "snapshot mode");
 	}
 	{
@@ -97,12 +105,12 @@ TEST(hostile_rescue_least_privilege)
 
 		snprintf(dir, sizeof(dir), "%s/snapshots/65534/unprivileged", col.state);
 		if (ASSERT_OK(stat(dir, &st), "the app's folder")) {
-			ASSERT_EQ(st.st_uid, HOSTILE_NOBODY, "app folder owner");
+			ASSERT_EQ(st.st_uid, FX_NOBODY, "app folder owner");
 			ASSERT_EQ(st.st_mode & 07777, 0700, "app folder mode");
 		}
 		snprintf(dir, sizeof(dir), "%s/snapshots/65534", col.state);
 		if (ASSERT_OK(stat(dir, &st), "the user's folder")) {
-			ASSERT_EQ(st.st_uid, HOSTILE_NOBODY, "user folder owner");
+			ASSERT_EQ(st.st_uid, FX_NOBODY, "user folder owner");
 			ASSERT_EQ(st.st_mode & 07777, 0700, "user folder mode");
 		}
 	}
@@ -130,13 +138,12 @@ static long long peak_rss_kib(pid_t pid)
 }
 
 /* Starts an app whose rescue is hostile_rescue @mode [@arg] and kills it. */
-static bool crash_with_rescue(struct hostile_col *c, struct hostile_app *a, const char *app,
+static bool crash_with_rescue(struct fx *c, struct hostile_app *a, const char *app,
 			      const char *mode, const char *arg)
 {
-	static char exe[PATH_MAX];
 	static const char *argv[4];
 
-	argv[0] = hostile_path(exe, sizeof(exe), "tests/helpers/hostile_rescue");
+	argv[0] = hostile_rescue_bin();
 	argv[1] = mode;
 	argv[2] = arg;
 	argv[3] = NULL;
@@ -149,7 +156,7 @@ static bool crash_with_rescue(struct hostile_col *c, struct hostile_app *a, cons
 
 static bool output_is(json_object *resc, char a, char b, const char *what)
 {
-	const char *out = hostile_jstr(resc, "output");
+	const char *out = jstr(resc, "output");
 	size_t i, n = out ? strlen(out) : 0;
 
 	if (!ASSERT_EQ(n, 4096, what))
@@ -162,7 +169,7 @@ static bool output_is(json_object *resc, char a, char b, const char *what)
 
 TEST(hostile_rescue_megabytes)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a;
 	json_object *resc = NULL;
 	long long before, after;
@@ -174,7 +181,7 @@ TEST(hostile_rescue_megabytes)
 		goto out;
 	resc = hostile_expect_rescued(&col, &a, "64 MiB of output");
 	if (!ASSERT_NOT_NULL(resc, "record") ||
-	    !ASSERT_STREQ(hostile_jstr(resc, "status"), "ok", "status") ||
+	    !ASSERT_STREQ(jstr(resc, "status"), "ok", "status") ||
 	    !output_is(resc, 'x', 'x', "the first 4 KiB, no more"))
 		goto out;
 	after = peak_rss_kib(col.pid);
@@ -190,7 +197,7 @@ out:
 
 TEST(hostile_rescue_prints_forever)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a;
 	json_object *resc = NULL;
 
@@ -204,7 +211,7 @@ TEST(hostile_rescue_prints_forever)
 		goto out;
 	resc = hostile_expect_rescued(&col, &a, "endless output");
 	if (!ASSERT_NOT_NULL(resc, "record") ||
-	    !ASSERT_STREQ(hostile_jstr(resc, "status"), "timeout", "killed at its time limit") ||
+	    !ASSERT_STREQ(jstr(resc, "status"), "timeout", "killed at its time limit") ||
 	    !output_is(resc, 'y', '\n', "the first 4 KiB, no more"))
 		goto out;
 	hostile_after(&col, "a rescue printing forever");
@@ -215,7 +222,7 @@ out:
 
 TEST(hostile_rescue_leaves_daemon)
 {
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a;
 	json_object *resc = NULL;
 	const char *out;
@@ -227,9 +234,9 @@ TEST(hostile_rescue_leaves_daemon)
 	if (!crash_with_rescue(&col, &a, "daemonizer", "daemon", NULL))
 		goto out;
 	resc = hostile_expect_rescued(&col, &a, "a rescue that leaves a daemon");
-	out = hostile_jstr(resc, "output");
+	out = jstr(resc, "output");
 	if (!ASSERT_NOT_NULL(resc, "record") ||
-	    !ASSERT_STREQ(hostile_jstr(resc, "status"), "ok", "status") ||
+	    !ASSERT_STREQ(jstr(resc, "status"), "ok", "status") ||
 	    !ASSERT_TRUE(out && !strncmp(out, "daemon=", 7), "the daemon's pid"))
 		goto out;
 	daemon = atoi(out + 7);

@@ -9,7 +9,16 @@
  * string must come back as sent, invalid bytes replaced by U+FFFD. (App
  * names are [A-Za-z0-9._-] only: the input suite shows the rest refused.)
  */
-#include "collector/hostile.h"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "framework/test.h"
+#include "hostile.h"
 
 static const char *const nasty[] = {
 	"quote\"d \"\"",
@@ -87,10 +96,10 @@ static bool same_as_sent(const char *got, const char *sent, size_t len, const ch
 }
 
 /* Every line one JSON object with ts and event; the number of records. */
-static int check_every_line(const struct hostile_col *c)
+static int check_every_line(const struct fx *c)
 {
 	size_t len, i, start = 0;
-	char *all = hostile_slurp(c->audit, &len);
+	char *all = fx_read_file(c->audit, &len);
 	int records = 0;
 
 	if (!ASSERT_NOT_NULL(all, "read the log") || !ASSERT_TRUE(len > 0 && all[len - 1] == '\n',
@@ -112,8 +121,8 @@ static int check_every_line(const struct hostile_col *c)
 					 json_tokener_get_error(tok) == json_tokener_success &&
 					 (size_t)json_tokener_get_parse_end(tok) == i - start,
 				 "a line is one JSON object") ||
-		    !ASSERT_NOT_NULL(hostile_jstr(o, "event"), "every record has an event") ||
-		    !ASSERT_NOT_NULL(hostile_jstr(o, "ts"), "every record has a ts")) {
+		    !ASSERT_NOT_NULL(jstr(o, "event"), "every record has an event") ||
+		    !ASSERT_NOT_NULL(jstr(o, "ts"), "every record has a ts")) {
 			fprintf(stderr, "    line: %.200s\n", all + start);
 			json_object_put(o);
 			json_tokener_free(tok);
@@ -130,7 +139,7 @@ static int check_every_line(const struct hostile_col *c)
 }
 
 /* jq agrees: it parses the whole log and prints as many objects as there are lines. */
-static bool jq_agrees(const struct hostile_col *c, int records)
+static bool jq_agrees(const struct fx *c, int records)
 {
 	char cmd[PATH_MAX + 128], buf[64] = "";
 	FILE *p;
@@ -166,9 +175,8 @@ static void kill_as(pid_t pid, int sig)
 TEST(hostile_strings_in_the_audit_log)
 {
 	static const char comm[] = "a) 1 (\n\"\\\xff\xc3";
-	static char exe[PATH_MAX];
 	const char *argv[NNASTY + 3];
-	struct hostile_col col;
+	struct fx col;
 	struct hostile_app a;
 	json_object *reg = NULL, *crash = NULL, *resc = NULL, *arr;
 	char out_sent[4096] = "";
@@ -177,7 +185,7 @@ TEST(hostile_strings_in_the_audit_log)
 
 	if (!hostile_start(&col, NULL, 0))
 		goto out;
-	argv[0] = hostile_path(exe, sizeof(exe), "tests/helpers/hostile_rescue");
+	argv[0] = hostile_rescue_bin();
 	argv[1] = "args";
 	for (i = 0; i < NNASTY; i++) {
 		argv[i + 2] = nasty[i];
@@ -194,7 +202,7 @@ TEST(hostile_strings_in_the_audit_log)
 	a.pid = -a.pid;
 	resc = hostile_expect_rescued(&col, &a, "the nasty app");
 	if (!ASSERT_NOT_NULL(resc, "rescued") ||
-	    !ASSERT_STREQ(hostile_jstr(resc, "status"), "ok", "the rescue ran"))
+	    !ASSERT_STREQ(jstr(resc, "status"), "ok", "the rescue ran"))
 		goto out;
 	hostile_settle_fds(&col, "strings");
 	hostile_stop(&col); /* the log is complete: "stop" is its last line */
@@ -204,7 +212,7 @@ TEST(hostile_strings_in_the_audit_log)
 	    !jq_agrees(&col, records))
 		goto out;
 	/* Each string came back as sent, but for the invalid bytes. */
-	reg = hostile_audit_find(&col, "register", hostile_app_pid(&a), 0);
+	reg = fx_find(&col, "register", hostile_app_pid(&a), 0);
 	if (!ASSERT_NOT_NULL(reg, "register record") ||
 	    !ASSERT_TRUE(json_object_object_get_ex(reg, "rescue_argv", &arr) &&
 				 json_object_array_length(arr) == NNASTY + 2, "rescue_argv"))
@@ -213,12 +221,12 @@ TEST(hostile_strings_in_the_audit_log)
 		same_as_sent(json_object_get_string(json_object_array_get_idx(arr, i + 2)), nasty[i],
 			     strlen(nasty[i]), nasty[i]);
 	/* The kernel keeps 15 bytes of a comm. */
-	same_as_sent(hostile_jstr(reg, "comm"), comm, strnlen(comm, 15), "comm");
-	crash = hostile_audit_find(&col, "crash", hostile_app_pid(&a), 0);
+	same_as_sent(jstr(reg, "comm"), comm, strnlen(comm, 15), "comm");
+	crash = fx_find(&col, "crash", hostile_app_pid(&a), 0);
 	if (ASSERT_NOT_NULL(crash, "crash record"))
-		same_as_sent(hostile_jstr(crash, "sender_comm"), killer_comm, strnlen(killer_comm, 15),
+		same_as_sent(jstr(crash, "sender_comm"), killer_comm, strnlen(killer_comm, 15),
 			     "sender_comm");
-	same_as_sent(hostile_jstr(resc, "output"), out_sent, strlen(out_sent), "output");
+	same_as_sent(jstr(resc, "output"), out_sent, strlen(out_sent), "output");
 	if (json_object_object_get_ex(resc, "argv", &arr))
 		same_as_sent(json_object_get_string(json_object_array_get_idx(arr, 5)), nasty[3],
 			     strlen(nasty[3]), "the rescue record's argv");
@@ -231,8 +239,7 @@ out:
 
 TEST(hostile_strings_then_legit)
 {
-	struct hostile_col col;
-	static char exe[PATH_MAX];
+	struct fx col;
 	const char *argv[NNASTY + 3];
 	struct hostile_app a;
 	json_object *resc;
@@ -241,7 +248,7 @@ TEST(hostile_strings_then_legit)
 	/* The same attack, then the usual checks: alive, fds, a legit rescue. */
 	if (!hostile_start(&col, NULL, 0))
 		goto out;
-	argv[0] = hostile_path(exe, sizeof(exe), "tests/helpers/hostile_rescue");
+	argv[0] = hostile_rescue_bin();
 	argv[1] = "args";
 	for (i = 0; i < NNASTY; i++)
 		argv[i + 2] = nasty[i];

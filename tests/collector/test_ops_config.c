@@ -4,7 +4,14 @@
  * is reported with its line number, and the example config documents (and
  * the collector accepts) every setting there is. No root needed.
  */
-#include "ops_harness.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "framework/test.h"
+#include "ops.h"
 
 /* The source tree: the working directory (make check), else the build dir's parent. */
 static bool source_path(const char *rel, char *buf, size_t len)
@@ -23,32 +30,33 @@ static bool source_path(const char *rel, char *buf, size_t len)
 	return ASSERT_OK(access(buf, R_OK), rel);
 }
 
-static int check_config(const struct ops_env *e, const char *file, char *out, size_t cap)
+static int check_config(const struct fx *e, const char *file, char *out, size_t cap)
 {
 	const char *args[] = { "--check-config", "--config", file, NULL };
 
-	return ops_run_built(e, "faultguardd", args, out, cap);
+	return fx_run_built(e, "faultguardd", args, out, cap);
 }
 
 TEST(check_config_accepts_a_valid_file)
 {
-	struct ops_env e;
+	struct fx e;
 	char out[4096], path[PATH_MAX + 32];
 	int st;
 
-	ops_env_init(&e);
+	if (!fx_init(&e))
+		return;
 	snprintf(path, sizeof(path), "%s/good.conf", e.dir);
-	ASSERT_OK(ops_write_file(path, "# a comment\n\n"
-				       "socket_mode = 0660\n"
-				       "  rate_limit_burst = 3   \n"
-				       "rate_limit_interval=1h\n"
-				       "retention_max_bytes = 512M\n"
-				       "retention_min_free = 5%\n"
-				       "retention_max_age = 3d\n"
-				       "autosave_interval = 30s\n"
-				       "syslog = yes\n"
-				       "syslog_facility = local3\n"
-				       "metrics_textfile = /run/fg.prom\n"),
+	ASSERT_OK(fx_write_file(path, "# a comment\n\n"
+				      "socket_mode = 0660\n"
+				      "  rate_limit_burst = 3   \n"
+				      "rate_limit_interval=1h\n"
+				      "retention_max_bytes = 512M\n"
+				      "retention_min_free = 5%\n"
+				      "retention_max_age = 3d\n"
+				      "autosave_interval = 30s\n"
+				      "syslog = yes\n"
+				      "syslog_facility = local3\n"
+				      "metrics_textfile = /run/fg.prom\n"),
 		  "write the file");
 	st = check_config(&e, path, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status 0");
@@ -59,35 +67,36 @@ TEST(check_config_reports_every_error_with_its_line)
 {
 	/* Line numbers of the bad lines below, in order. */
 	static const int bad[] = { 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 21 };
-	struct ops_env e;
+	struct fx e;
 	char out[16384], path[PATH_MAX + 32], want[PATH_MAX + 64];
 	size_t i;
 	int st, lines = 0;
 	const char *p;
 
-	ops_env_init(&e);
+	if (!fx_init(&e))
+		return;
 	snprintf(path, sizeof(path), "%s/bad.conf", e.dir);
-	ASSERT_OK(ops_write_file(path, "# line 1\n"
-				       "rescue_timeout = 30\n"
-				       "no_such_setting = 1\n"       /* 3 */
-				       "rate_limit_burst = 4\n"
-				       "rate_limit_burst = 5\n"      /* 5: twice */
-				       "this line has no equals sign\n" /* 6 */
-				       "socket = relative/path\n"    /* 7 */
-				       "socket_mode = 777\n"         /* 8: not octal */
-				       "rescue_timeout2 = 1\n"       /* 9 */
-				       "rate_limit_interval = 0\n"   /* 10 */
-				       "retention_max_bytes = lots\n" /* 11 */
-				       "retention_min_free = 150%\n" /* 12 */
-				       "retention_max_age = 2w\n"    /* 13 */
-				       "autosave_interval = -1\n"    /* 14 */
-				       "syslog = perhaps\n"          /* 15 */
-				       "syslog_facility = kern\n"    /* 16 */
-				       "metrics_textfile = /tmp/metrics.txt\n" /* 17 */
-				       "max_dict_bytes = 1K\n"       /* 18: below 64K */
-				       "socket_group = no-such-group-here\n" /* 19 */
-				       "\n"
-				       "syslog_socket = dev/log\n"), /* 21 */
+	ASSERT_OK(fx_write_file(path, "# line 1\n"
+				      "rescue_timeout = 30\n"
+				      "no_such_setting = 1\n"       /* 3 */
+				      "rate_limit_burst = 4\n"
+				      "rate_limit_burst = 5\n"      /* 5: twice */
+				      "this line has no equals sign\n" /* 6 */
+				      "socket = relative/path\n"    /* 7 */
+				      "socket_mode = 777\n"         /* 8: not octal */
+				      "rescue_timeout2 = 1\n"       /* 9 */
+				      "rate_limit_interval = 0\n"   /* 10 */
+				      "retention_max_bytes = lots\n" /* 11 */
+				      "retention_min_free = 150%\n" /* 12 */
+				      "retention_max_age = 2w\n"    /* 13 */
+				      "autosave_interval = -1\n"    /* 14 */
+				      "syslog = perhaps\n"          /* 15 */
+				      "syslog_facility = kern\n"    /* 16 */
+				      "metrics_textfile = /tmp/metrics.txt\n" /* 17 */
+				      "max_dict_bytes = 1K\n"       /* 18: below 64K */
+				      "socket_group = no-such-group-here\n" /* 19 */
+				      "\n"
+				      "syslog_socket = dev/log\n"), /* 21 */
 		  "write the file");
 	st = check_config(&e, path, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status 1");
@@ -107,11 +116,12 @@ TEST(check_config_reports_every_error_with_its_line)
 
 TEST(check_config_a_missing_explicit_file_is_an_error)
 {
-	struct ops_env e;
+	struct fx e;
 	char out[4096], path[PATH_MAX + 32];
 	int st;
 
-	ops_env_init(&e);
+	if (!fx_init(&e))
+		return;
 	snprintf(path, sizeof(path), "%s/absent.conf", e.dir);
 	st = check_config(&e, path, out, sizeof(out));
 	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status 1");
@@ -126,7 +136,7 @@ static int known_settings(char names[][64], int max)
 
 	if (!source_path("userspace/collector/config.c", path, sizeof(path)))
 		return -1;
-	src = ops_read_file(path);
+	src = fx_read_file(path, NULL);
 	for (p = src; p && n < max && (p = strstr(p, "strcmp(key, \"")); n++) {
 		p += strlen("strcmp(key, \"");
 		snprintf(names[n], 64, "%.*s", (int)strcspn(p, "\""), p);
@@ -139,17 +149,18 @@ TEST(example_config_documents_every_setting_and_passes)
 {
 	char names[64][64], path[PATH_MAX], all[PATH_MAX + 32], want[96], out[4096];
 	char *text, *line, *save = NULL, *uncommented;
-	struct ops_env e;
+	struct fx e;
 	size_t used = 0;
 	int n, i, st;
 
-	ops_env_init(&e);
+	if (!fx_init(&e))
+		return;
 	if (!source_path("etc/faultguard/faultguardd.conf.example", path, sizeof(path)))
 		return;
 	n = known_settings(names, 64);
 	if (!ASSERT_GE(n, 21, "settings found in config.c"))
 		return;
-	text = ops_read_file(path);
+	text = fx_read_file(path, NULL);
 	if (!ASSERT_NOT_NULL(text, "read the example"))
 		return;
 	for (i = 0; i < n; i++) {
@@ -165,7 +176,7 @@ TEST(example_config_documents_every_setting_and_passes)
 		used += (size_t)sprintf(uncommented + used, "%s\n", line);
 	}
 	snprintf(all, sizeof(all), "%s/all.conf", e.dir);
-	ASSERT_OK(ops_write_file(all, uncommented), "write the uncommented example");
+	ASSERT_OK(fx_write_file(all, uncommented), "write the uncommented example");
 	st = check_config(&e, all, out, sizeof(out));
 	if (!ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the uncommented example is valid"))
 		fprintf(stderr, "%s\n", out);

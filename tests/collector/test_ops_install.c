@@ -6,7 +6,16 @@
  * the unit; the man pages render without warnings; uninstall takes back
  * every file install put, and nothing else. No root needed.
  */
-#include "ops_harness.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "framework/test.h"
+#include "ops.h"
 
 #define PREFIX "/usr/local"
 
@@ -44,7 +53,7 @@ static int sh(struct inst *in, const char *cmd)
 	unsetenv("MAKELEVEL");
 	if (!getcwd(cwd, sizeof(cwd)) || chdir(in->src) < 0)
 		return -errno;
-	st = ops_run(NULL, argv, in->out, sizeof(in->out));
+	st = fx_run(NULL, argv, in->out, sizeof(in->out));
 	if (chdir(cwd) < 0)
 		st = -errno;
 	if (saved)
@@ -174,7 +183,7 @@ TEST(an_app_builds_with_pkg_config_against_the_install_and_runs)
 	if (!install(&in))
 		return;
 	snprintf(src, sizeof(src), "%.3000s/app.c", test_tmpdir());
-	ASSERT_OK(ops_write_file(src, app), "write app.c");
+	ASSERT_OK(fx_write_file(src, app), "write app.c");
 	/* The sysroot variable makes pkg-config prefix -I and -L with DESTDIR. */
 	snprintf(cmd, sizeof(cmd),
 		 "export PKG_CONFIG_SYSROOT_DIR='%1$.1000s' "
@@ -228,7 +237,7 @@ TEST(systemd_analyze_verify_accepts_the_unit)
 	const char *argv[] = { "systemd-analyze", "--version", NULL };
 	struct inst in;
 
-	if (!ASSERT_EQ(ops_run(NULL, argv, NULL, 0), 0,
+	if (!ASSERT_EQ(fx_run(NULL, argv, NULL, 0), 0,
 		       "systemd-analyze runs (Debian package systemd)"))
 		return;
 	if (!install(&in))
@@ -237,13 +246,13 @@ TEST(systemd_analyze_verify_accepts_the_unit)
 	ASSERT_TRUE(verify_clean(&in, unit, true), "systemd-analyze verify has nothing to say");
 	/* The control: the same unit with one misspelt setting must be caught. */
 	snprintf(broken, sizeof(broken), "%.3000s/faultguardd.service", test_tmpdir());
-	text = ops_read_file(unit);
+	text = fx_read_file(unit, NULL);
 	if (!ASSERT_NOT_NULL(text, "read the unit"))
 		return;
 	p = strstr(text, "\nProtectSystem=strict\n");
 	if (ASSERT_NOT_NULL(p, "the unit sets ProtectSystem=strict"))
 		memcpy(p + 1, "ProtectSystem=strikt", 20);
-	ASSERT_OK(ops_write_file(broken, text), "write the broken unit");
+	ASSERT_OK(fx_write_file(broken, text), "write the broken unit");
 	ASSERT_FALSE(verify_clean(&in, broken, false), "a broken unit is reported");
 	free(text);
 }
@@ -283,7 +292,7 @@ TEST(uninstall_removes_what_install_put_and_nothing_else)
 	snprintf(cmd, sizeof(cmd), "mkdir -p '%.2000s" PREFIX "/bin'", in.root);
 	ASSERT_EQ(sh(&in, cmd), 0, "mkdir");
 	snprintf(mine, sizeof(mine), "%s" PREFIX "/bin/not-ours", in.root);
-	ASSERT_OK(ops_write_file(mine, "#!/bin/sh\n"), "a file that is not ours");
+	ASSERT_OK(fx_write_file(mine, "#!/bin/sh\n"), "a file that is not ours");
 	if (!make(&in, "install") || !make(&in, "uninstall"))
 		return;
 	snprintf(cmd, sizeof(cmd), "find '%.2000s' ! -type d ! -path '%.2000s'", in.root, mine);

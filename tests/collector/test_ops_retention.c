@@ -5,14 +5,24 @@
  * oldest first, at start and after a new snapshot, each with an `expire`
  * record; newer ones and the snapshot a rescue is reading stay.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
-#include "ops_harness.h"
+#include "framework/test.h"
+#include "ops.h"
 
 #define MIB (1024 * 1024)
 
 /* STATE/snapshots/1000/<app>/<id>.fgsnap of @size bytes, last changed @age_s ago. */
-static bool plant(const struct ops_env *e, const char *app, const char *id, size_t size,
+static bool plant(const struct fx *e, const char *app, const char *id, size_t size,
 		  long age_s, char *path, size_t path_len)
 {
 	char dir[PATH_MAX];
@@ -44,66 +54,57 @@ static bool plant(const struct ops_env *e, const char *app, const char *id, size
 }
 
 /* The expire records, waiting until there are @n of them. */
-static json_object *expires(const struct ops_env *e, size_t n)
+static json_object *expires(struct fx *e, int n)
 {
-	json_object *v = ops_wait_records(e, "expire", NULL, NULL, n);
+	json_object *last = fx_wait(e, "expire", -1, n - 1, OPS_WAIT_MS), *v = NULL;
 
-	ASSERT_NOT_NULL(v, "expire records");
+	if (ASSERT_NOT_NULL(last, "expire records"))
+		v = fx_records(e, "expire");
+	json_object_put(last);
 	return v;
 }
 
 /* Proves a retention pass ran: the metrics count the files it kept. */
-static bool wait_files_counted(const struct ops_env *e, int files)
+static bool wait_files_counted(struct fx *e, int files)
 {
-	const char *args[] = { "metrics", NULL };
-	int64_t deadline = ops_now_ms() + OPS_WAIT_MS;
-	char out[65536], want[64];
+	char out[65536];
 
-	snprintf(want, sizeof(want), "\nfaultguard_snapshot_files %d\n", files);
-	while (ops_now_ms() < deadline) {
-		if (ops_run_built(e, "faultguardctl", args, out, sizeof(out)) == 0 &&
-		    strstr(out, want))
-			return true;
-		ops_nap();
-	}
-	return ASSERT_TRUE(false, "a retention pass counted the files");
+	return ASSERT_TRUE(ops_wait_metric(e, "faultguard_snapshot_files", files, out, sizeof(out)),
+			   "a retention pass counted the files");
 }
 
 TEST(too_old_snapshots_expire_at_start)
 {
 	char old_path[PATH_MAX], new_path[PATH_MAX];
 	json_object *v, *rec;
-	struct ops_env e;
+	struct fx e;
 
-	if (!ops_need_root())
+	if (!fx_can_run() || !fx_init(&e))
 		return;
-	ops_env_init(&e);
 	if (!plant(&e, "aging", "20261101T000000.000Z-111-0badc0de", 1000, 20 * 86400, old_path,
 		   sizeof(old_path)) ||
 	    !plant(&e, "aging", "20261125T000000.000Z-222-0badc0de", 1000, 86400, new_path,
 		   sizeof(new_path)))
 		return;
 	/* The default maximum age is 14 days. */
-	ASSERT_OK(ops_write_file(e.conf, "# defaults\n"), "write the config");
-	if (!ops_start(&e))
+	e.config = "# defaults\n";
+	if (!fx_start(&e))
 		return;
 	v = expires(&e, 1);
 	if (v) {
 		rec = json_object_array_get_idx(v, 0);
-		ASSERT_STREQ(ops_str(rec, "reason"), "age", "reason");
-		ASSERT_STREQ(ops_str(rec, "path"), old_path, "path");
-		ASSERT_STREQ(ops_str(rec, "id"), "20261101T000000.000Z-111-0badc0de", "id");
-		ASSERT_STREQ(ops_str(rec, "app"), "aging", "app");
-		ASSERT_EQ(ops_int(rec, "uid"), 1000, "uid");
-		ASSERT_EQ(ops_int(rec, "bytes"), 1000, "bytes");
+		ASSERT_STREQ(jstr(rec, "reason"), "age", "reason");
+		ASSERT_STREQ(jstr(rec, "path"), old_path, "path");
+		ASSERT_STREQ(jstr(rec, "id"), "20261101T000000.000Z-111-0badc0de", "id");
+		ASSERT_STREQ(jstr(rec, "app"), "aging", "app");
+		ASSERT_EQ(jint_or(rec, "uid", -1), 1000, "uid");
+		ASSERT_EQ(jint_or(rec, "bytes", -1), 1000, "bytes");
 	}
 	json_object_put(v);
 	ASSERT_NEQ(access(old_path, F_OK), 0, "the old snapshot is gone");
 	ASSERT_TRUE(wait_files_counted(&e, 1), "the pass kept one file");
 	ASSERT_OK(access(new_path, F_OK), "the day-old one stays");
-	v = ops_records(&e, "expire");
-	ASSERT_EQ(json_object_array_length(v), 1, "nothing else expired");
-	json_object_put(v);
+	ASSERT_EQ(fx_count(&e, "expire", -1), 1, "nothing else expired");
 	ops_stop(&e);
 }
 
@@ -111,27 +112,26 @@ TEST(beyond_max_bytes_the_oldest_expire)
 {
 	char paths[5][PATH_MAX], id[64];
 	json_object *v;
-	struct ops_env e;
+	struct fx e;
 	int i;
 
-	if (!ops_need_root())
+	if (!fx_can_run() || !fx_init(&e))
 		return;
-	ops_env_init(&e);
 	/* 5 x 100000 bytes, the first the oldest; the limit keeps two. */
 	for (i = 0; i < 5; i++) {
 		snprintf(id, sizeof(id), "20261125T00000%d.000Z-%d-0badc0de", i, 100 + i);
 		if (!plant(&e, "bulky", id, 100000, 600 - i * 60, paths[i], sizeof(paths[i])))
 			return;
 	}
-	ASSERT_OK(ops_write_file(e.conf, "retention_max_bytes = 250000\n"), "write the config");
-	if (!ops_start(&e))
+	e.config = "retention_max_bytes = 250000\n";
+	if (!fx_start(&e))
 		return;
 	v = expires(&e, 3);
 	for (i = 0; v && i < 3; i++) {
 		json_object *rec = json_object_array_get_idx(v, (size_t)i);
 
-		ASSERT_STREQ(ops_str(rec, "reason"), "bytes", "reason");
-		ASSERT_STREQ(ops_str(rec, "path"), paths[i], "oldest first");
+		ASSERT_STREQ(jstr(rec, "reason"), "bytes", "reason");
+		ASSERT_STREQ(jstr(rec, "path"), paths[i], "oldest first");
 		ASSERT_NEQ(access(paths[i], F_OK), 0, "deleted");
 	}
 	json_object_put(v);
@@ -147,39 +147,38 @@ TEST(a_new_snapshot_pushes_the_oldest_out_and_its_rescue_reads_it)
 				       NULL };
 	char old_path[PATH_MAX];
 	json_object *v, *snap, *res;
-	struct ops_app app;
-	struct ops_env e;
+	struct fx_app app;
+	struct fx e;
 	pid_t pid;
 
-	if (!ops_need_root())
+	if (!fx_can_run() || !fx_init(&e))
 		return;
-	ops_env_init(&e);
 	/* Just under the limit until the crash's snapshot arrives. */
 	if (!plant(&e, "early", "20261125T000000.000Z-333-0badc0de", 99990, 60, old_path,
 		   sizeof(old_path)))
 		return;
-	ASSERT_OK(ops_write_file(e.conf, "retention_max_bytes = 100000\n"), "write the config");
-	if (!ops_start(&e))
+	e.config = "retention_max_bytes = 100000\n";
+	if (!fx_start(&e))
 		return;
 	if (!wait_files_counted(&e, 1) || !ops_app_start(&e, &app, 0, "late", "stdin", rescue))
 		goto out;
 	ASSERT_OK(access(old_path, F_OK), "under the limit, the planted snapshot stays");
 	pid = app.pid;
-	ops_app_tell(&app, "segv");
-	ops_app_wait(&app);
+	fx_app_send(&app, "segv");
+	fx_app_wait(&app, OPS_WAIT_MS);
 	v = expires(&e, 1);
 	if (v)
-		ASSERT_STREQ(ops_str(json_object_array_get_idx(v, 0), "path"), old_path,
+		ASSERT_STREQ(jstr(json_object_array_get_idx(v, 0), "path"), old_path,
 			     "the older snapshot expired");
 	json_object_put(v);
 	ASSERT_NEQ(access(old_path, F_OK), 0, "it is gone");
-	snap = ops_wait_pid(&e, "snapshot", pid);
+	snap = fx_wait(&e, "snapshot", pid, 0, OPS_WAIT_MS);
 	if (ASSERT_NOT_NULL(snap, "the crash's snapshot record"))
-		ASSERT_OK(access(ops_str(snap, "path"), F_OK), "the new snapshot stays");
+		ASSERT_OK(access(jstr(snap, "path"), F_OK), "the new snapshot stays");
 	json_object_put(snap);
-	res = ops_wait_pid(&e, "rescue", pid);
+	res = fx_wait(&e, "rescue", pid, 0, OPS_WAIT_MS);
 	if (ASSERT_NOT_NULL(res, "the rescue record"))
-		ASSERT_STREQ(ops_str(res, "status"), "ok", "the rescue read its snapshot");
+		ASSERT_STREQ(jstr(res, "status"), "ok", "the rescue read its snapshot");
 	json_object_put(res);
 out:
 	ops_stop(&e);
@@ -188,13 +187,12 @@ out:
 TEST(below_the_free_space_floor_the_oldest_expire)
 {
 	char mnt[PATH_MAX + 16], filler[PATH_MAX + 32], paths[3][PATH_MAX], id[64];
-	struct ops_env e;
+	struct fx e;
 	json_object *v;
 	int i, fd;
 
-	if (!ops_need_root())
+	if (!fx_can_run() || !fx_init(&e))
 		return;
-	ops_env_init(&e);
 	/* A 4 MiB file system of our own: 3 x 1 MiB snapshots and 0.5 MiB of other data. */
 	snprintf(mnt, sizeof(mnt), "%.3000s/small", e.dir);
 	ASSERT_OK(mkdir(mnt, 0755), "mkdir");
@@ -215,15 +213,15 @@ TEST(below_the_free_space_floor_the_oldest_expire)
 	if (fd >= 0)
 		close(fd);
 	/* 12% free now; deleting two snapshots makes it 62%, one only 37%. */
-	ASSERT_OK(ops_write_file(e.conf, "retention_min_free = 50%\n"), "write the config");
-	if (!ops_start(&e))
+	e.config = "retention_min_free = 50%\n";
+	if (!fx_start(&e))
 		goto out;
 	v = expires(&e, 2);
 	for (i = 0; v && i < 2; i++) {
 		json_object *rec = json_object_array_get_idx(v, (size_t)i);
 
-		ASSERT_STREQ(ops_str(rec, "reason"), "free_space", "reason");
-		ASSERT_STREQ(ops_str(rec, "path"), paths[i], "oldest first");
+		ASSERT_STREQ(jstr(rec, "reason"), "free_space", "reason");
+		ASSERT_STREQ(jstr(rec, "path"), paths[i], "oldest first");
 	}
 	json_object_put(v);
 	ASSERT_TRUE(wait_files_counted(&e, 1), "the pass kept one file");
@@ -239,42 +237,41 @@ TEST(a_snapshot_its_rescue_still_needs_is_spared)
 	char go[PATH_MAX + 8], script[2 * PATH_MAX];
 	const char *const rescue[] = { "/bin/sh", "-c", script, NULL };
 	json_object *snap, *res, *v;
-	struct ops_app app;
-	struct ops_env e;
+	struct fx_app app;
+	struct fx e;
 	pid_t pid;
 
-	if (!ops_need_root())
+	if (!fx_can_run() || !fx_init(&e))
 		return;
-	ops_env_init(&e);
 	snprintf(go, sizeof(go), "%.3000s/go", e.dir);
 	/* The rescue waits for the test's word, then reads its snapshot. */
 	snprintf(script, sizeof(script),
 		 "while [ ! -e %s ]; do sleep 0.05; done; cat \"$FAULTGUARD_SNAPSHOT\" >/dev/null", go);
 	/* Any snapshot is over this limit. */
-	ASSERT_OK(ops_write_file(e.conf, "retention_max_bytes = 1\n"), "write the config");
-	if (!ops_start(&e))
+	e.config = "retention_max_bytes = 1\n";
+	if (!fx_start(&e))
 		return;
 	if (!wait_files_counted(&e, 0) || !ops_app_start(&e, &app, 0, "needy", "stdin", rescue))
 		goto out;
 	pid = app.pid;
-	ops_app_tell(&app, "segv");
-	ops_app_wait(&app);
-	snap = ops_wait_pid(&e, "snapshot", pid);
+	fx_app_send(&app, "segv");
+	fx_app_wait(&app, OPS_WAIT_MS);
+	snap = fx_wait(&e, "snapshot", pid, 0, OPS_WAIT_MS);
 	if (!ASSERT_NOT_NULL(snap, "the snapshot record"))
 		goto out;
 	/* A pass after the snapshot ran while the rescue waits: it kept the file. */
 	ASSERT_TRUE(wait_files_counted(&e, 1), "the pass kept the held snapshot");
-	ASSERT_OK(access(ops_str(snap, "path"), F_OK), "the snapshot is still there");
-	ASSERT_OK(ops_write_file(go, ""), "let the rescue go on");
-	res = ops_wait_pid(&e, "rescue", pid);
+	ASSERT_OK(access(jstr(snap, "path"), F_OK), "the snapshot is still there");
+	ASSERT_OK(fx_write_file(go, ""), "let the rescue go on");
+	res = fx_wait(&e, "rescue", pid, 0, OPS_WAIT_MS);
 	if (ASSERT_NOT_NULL(res, "the rescue record"))
-		ASSERT_STREQ(ops_str(res, "status"), "ok", "the rescue read its snapshot");
+		ASSERT_STREQ(jstr(res, "status"), "ok", "the rescue read its snapshot");
 	json_object_put(res);
 	/* Released, it goes at the next pass (a reload starts one). */
-	ASSERT_OK(ops_signal(&e, SIGHUP), "SIGHUP");
+	ASSERT_OK(fx_signal(&e, SIGHUP), "SIGHUP");
 	v = expires(&e, 1);
 	if (v)
-		ASSERT_STREQ(ops_str(json_object_array_get_idx(v, 0), "path"), ops_str(snap, "path"),
+		ASSERT_STREQ(jstr(json_object_array_get_idx(v, 0), "path"), jstr(snap, "path"),
 			     "the snapshot expired once its rescue was done");
 	json_object_put(v);
 	json_object_put(snap);

@@ -5,7 +5,18 @@
  * MSGID is the event and whose MSG is the record's JSON, the same text as
  * the audit log's line; the collector reconnects when rsyslogd restarts.
  */
-#include "ops_harness.h"
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "framework/test.h"
+#include "ops.h"
 
 struct rsyslog {
 	char dir[PATH_MAX];
@@ -41,9 +52,9 @@ static bool rsyslog_start(struct rsyslog *r, const char *base)
 		 "%%msg%%\\n\")\n"
 		 "*.* action(type=\"omfile\" file=\"%s\" template=\"fields\")\n",
 		 r->dir, r->sock, r->out);
-	if (!ASSERT_OK(ops_write_file(conf, text), "write rsyslog.conf"))
+	if (!ASSERT_OK(fx_write_file(conf, text), "write rsyslog.conf"))
 		return false;
-	if (!ASSERT_EQ(ops_run(NULL, check, out, sizeof(out)), 0,
+	if (!ASSERT_EQ(fx_run(NULL, check, out, sizeof(out)), 0,
 		       "rsyslogd runs and takes the config (Debian package rsyslog)")) {
 		fprintf(stderr, "%s\n", out);
 		return false;
@@ -55,11 +66,11 @@ static bool rsyslog_start(struct rsyslog *r, const char *base)
 		execlp("rsyslogd", "rsyslogd", "-n", "-f", conf, "-i", pidfile, (char *)NULL);
 		_exit(127);
 	}
-	deadline = ops_now_ms() + OPS_WAIT_MS;
+	deadline = fx_now_ms() + OPS_WAIT_MS;
 	while (access(r->sock, F_OK) != 0) {
-		if (ops_now_ms() > deadline || waitpid(r->pid, NULL, WNOHANG) == r->pid)
+		if (fx_now_ms() > deadline || waitpid(r->pid, NULL, WNOHANG) == r->pid)
 			return ASSERT_TRUE(false, "rsyslogd's socket appeared");
-		ops_nap();
+		fx_nap(20);
 	}
 	return true;
 }
@@ -77,7 +88,7 @@ static void rsyslog_stop(struct rsyslog *r)
 /* The received lines, split at '|' into at most 6 fields (the JSON may hold '|'). */
 static int received(const struct rsyslog *r, char fields[][6][8192], int max)
 {
-	char *text = ops_read_file(r->out), *line, *save = NULL;
+	char *text = fx_read_file(r->out, NULL), *line, *save = NULL;
 	int n = 0, f;
 
 	for (line = text ? strtok_r(text, "\n", &save) : NULL; line && n < max;
@@ -100,44 +111,43 @@ TEST(every_audit_record_reaches_rsyslogd_as_rfc5424)
 	const char *const rescue[] = { "/bin/echo", "rescued", NULL };
 	char text[512], *audit = NULL, *line, *save = NULL;
 	struct rsyslog rs = { 0 };
-	struct ops_app app;
-	struct ops_env e;
+	struct fx_app app;
+	struct fx e;
 	int64_t deadline;
 	int n = 0, naudit, i;
 	pid_t pid;
 
-	if (!ops_need_root())
+	if (!fx_can_run() || !fx_init(&e))
 		return;
 	lines = calloc(64, sizeof(*lines));
-	ops_env_init(&e);
 	if (!rsyslog_start(&rs, e.dir))
 		goto out;
 	snprintf(text, sizeof(text), "syslog = yes\nsyslog_socket = %s\nsyslog_facility = local3\n",
 		 rs.sock);
-	ASSERT_OK(ops_write_file(e.conf, text), "write the config");
-	if (!ops_start(&e))
+	e.config = text;
+	if (!fx_start(&e))
 		goto out;
 	if (!ops_app_start(&e, &app, 0, "logged", "stdin", rescue))
 		goto out;
 	pid = app.pid;
-	ops_app_tell(&app, "segv");
-	ops_app_wait(&app);
-	json_object_put(ops_wait_pid(&e, "rescue", pid));
+	fx_app_send(&app, "segv");
+	fx_app_wait(&app, OPS_WAIT_MS);
+	json_object_put(fx_wait(&e, "rescue", pid, 0, OPS_WAIT_MS));
 	/* start, register, crash, snapshot, rescue: wait until rsyslogd has written them all. */
-	audit = ops_read_file(e.audit);
+	audit = fx_read_file(e.audit, NULL);
 	naudit = 0;
 	for (i = 0; audit && audit[i]; i++)
 		naudit += audit[i] == '\n';
-	deadline = ops_now_ms() + OPS_WAIT_MS;
-	while ((n = received(&rs, lines, 64)) < naudit && ops_now_ms() < deadline)
-		ops_nap();
+	deadline = fx_now_ms() + OPS_WAIT_MS;
+	while ((n = received(&rs, lines, 64)) < naudit && fx_now_ms() < deadline)
+		fx_nap(20);
 	if (!ASSERT_EQ(n, naudit, "rsyslogd received one message per audit record") ||
 	    !ASSERT_GE(naudit, 5, "the audit log holds the crash's records"))
 		goto out;
 	for (line = strtok_r(audit, "\n", &save), i = 0; line;
 	     line = strtok_r(NULL, "\n", &save), i++) {
 		json_object *rec = json_tokener_parse(line);
-		const char *event = ops_str(rec, "event");
+		const char *event = jstr(rec, "event");
 
 		ASSERT_STREQ(lines[i][0], "1", "parsed as RFC 5424 (version 1)");
 		ASSERT_STREQ(lines[i][1], "local3", "the configured facility");
@@ -160,19 +170,18 @@ TEST(syslog_reconnects_after_rsyslogd_restarts)
 {
 	struct rsyslog rs = { 0 };
 	char text[512], want[64];
-	struct ops_env e;
+	struct fx e;
 	int64_t deadline;
 	char *got = NULL;
 	int apps = 0;
 
-	if (!ops_need_root())
+	if (!fx_can_run() || !fx_init(&e))
 		return;
-	ops_env_init(&e);
 	if (!rsyslog_start(&rs, e.dir))
 		goto out;
 	snprintf(text, sizeof(text), "syslog = yes\nsyslog_socket = %s\n", rs.sock);
-	ASSERT_OK(ops_write_file(e.conf, text), "write the config");
-	if (!ops_start(&e))
+	e.config = text;
+	if (!fx_start(&e))
 		goto out;
 	/* A new rsyslogd, a new socket: the collector's old connection is dead. */
 	rsyslog_stop(&rs);
@@ -185,20 +194,20 @@ TEST(syslog_reconnects_after_rsyslogd_restarts)
 	 * reconnects by itself.)
 	 */
 	snprintf(want, sizeof(want), "|register|");
-	deadline = ops_now_ms() + OPS_WAIT_MS;
-	while (ops_now_ms() < deadline) {
-		struct ops_app app;
+	deadline = fx_now_ms() + OPS_WAIT_MS;
+	while (fx_now_ms() < deadline) {
+		struct fx_app app;
 
 		if (!ops_app_start(&e, &app, 0, "knocking", "stdin", NULL))
 			break;
-		ops_app_tell(&app, "exit0");
-		ops_app_wait(&app);
+		fx_app_send(&app, "exit0");
+		fx_app_wait(&app, OPS_WAIT_MS);
 		apps++;
 		free(got);
-		got = ops_read_file(rs.out);
+		got = fx_read_file(rs.out, NULL);
 		if (got && strstr(got, want))
 			break;
-		ops_nap();
+		fx_nap(20);
 	}
 	ASSERT_TRUE(got && strstr(got, want), "records reach the restarted rsyslogd");
 	ASSERT_GE(apps, 2, "the first record after the restart found the connection dead");
