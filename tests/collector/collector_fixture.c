@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -352,8 +353,6 @@ bool fx_start(struct fx *fx)
 	while (fx_now_ms() < deadline) {
 		if (stat(fx->sock, &st) == 0 && S_ISSOCK(st.st_mode)) {
 			fx->starts_ok++;
-			/* Ready means idle: the loop holds what it will hold from now on. */
-			fx->fds = fx_fd_count(pid, false);
 			return true;
 		}
 		if (!fx_alive(fx)) {
@@ -390,6 +389,53 @@ bool fx_alive(struct fx *fx)
 		WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), fx->log);
 	fx->pid = 0;
 	return false;
+}
+
+/* Whether @pid's main thread is blocked in an epoll wait (/proc/PID/syscall). */
+static bool in_epoll_wait(pid_t pid)
+{
+	char path[64], buf[64];
+	ssize_t n;
+	long nr;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	/* A number only while blocked in that call; "running" otherwise. */
+	if (n <= 0 || buf[0] < '0' || buf[0] > '9')
+		return false;
+	buf[n] = '\0';
+	nr = strtol(buf, NULL, 10);
+#ifdef SYS_epoll_wait
+	if (nr == SYS_epoll_wait)
+		return true;
+#endif
+#ifdef SYS_epoll_pwait2
+	if (nr == SYS_epoll_pwait2)
+		return true;
+#endif
+	return nr == SYS_epoll_pwait;
+}
+
+bool fx_idle(struct fx *fx, int timeout_ms)
+{
+	long long deadline = fx_now_ms() + timeout_ms;
+
+	/*
+	 * Work due at start (the first retention pass) runs right after the
+	 * socket appears; asleep in its wait, the loop has nothing under way.
+	 */
+	while (!in_epoll_wait(fx->pid)) {
+		if (fx_now_ms() >= deadline || !fx_alive(fx))
+			return false;
+		fx_nap(1);
+	}
+	fx->fds = fx_fd_count(fx->pid, false);
+	return true;
 }
 
 int fx_signal(struct fx *fx, int sig)

@@ -54,7 +54,7 @@ struct fx {
 	const char *config;   /* the text of the --config file, or NULL for none */
 	bool paths_in_config; /* no --socket/--state-dir/--audit-log: the config names them */
 	pid_t pid;            /* the running collector, 0 when stopped */
-	int fds;              /* the fds it held once ready, idle */
+	int fds;              /* the fds it held when last seen idle (fx_idle) */
 	int starts;
 	int starts_ok;        /* starts that reached "ready" */
 	struct fx_app *apps[FX_MAX_APPS]; /* started and not yet reaped */
@@ -74,6 +74,11 @@ bool fx_begin(struct fx *fx, int rescue_timeout, const char *const *env);
 bool fx_start(struct fx *fx);
 /* Whether the collector runs; one that ended is reaped and said so. */
 bool fx_alive(struct fx *fx);
+/*
+ * Waits until the collector sleeps in its event loop with nothing under way
+ * and counts the fds it holds then into fx->fds; false after @timeout_ms.
+ */
+bool fx_idle(struct fx *fx, int timeout_ms);
 /* kill(2) to the collector: 0 or -errno. */
 int fx_signal(struct fx *fx, int sig);
 /* SIGSTOP, and waits until the collector is really stopped (state T). */

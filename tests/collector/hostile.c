@@ -40,7 +40,9 @@ bool hostile_launch(struct fx *c, const char *config, int rescue_timeout)
 {
 	c->config = config ? config : "# defaults\n";
 	c->rescue_timeout = rescue_timeout;
-	return fx_start(c) && ASSERT_GE(c->fds, 3, "the collector's fd count");
+	/* Idle, the loop holds what it will hold from now on: the fd baseline. */
+	return fx_start(c) && ASSERT_TRUE(fx_idle(c, HOSTILE_WAIT_MS), "the collector goes idle") &&
+	       ASSERT_GE(c->fds, 3, "the collector's fd count");
 }
 
 void hostile_stop(struct fx *c)
