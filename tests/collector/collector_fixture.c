@@ -599,7 +599,7 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 	};
 	struct rlimit no_core = { 0, 0 };
 	char exe[PATH_MAX], procs[PATH_MAX], pid[16];
-	const char *argv[64];
+	const char *argv[8 + 256 + 1]; /* the helper's own, then up to 256 rescue arguments */
 	int argc = 0, fd, i;
 
 	fx_path(exe, sizeof(exe), "%s/tests/helpers/%s", fx->build, progs[s->helper]);
@@ -616,9 +616,14 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 		argv[argc++] = app;
 		argv[argc++] = s->mode;
 	}
-	for (i = 0; s->helper != FX_TWO_DICTS && s->rescue_argv && s->rescue_argv[i] && argc < 63;
-	     i++)
+	for (i = 0; s->helper != FX_TWO_DICTS && s->rescue_argv && s->rescue_argv[i]; i++) {
+		if (argc == (int)(sizeof(argv) / sizeof(argv[0])) - 1) {
+			fprintf(stderr, "%s: more rescue arguments than the harness passes\n",
+				progs[s->helper]);
+			_exit(126);
+		}
 		argv[argc++] = s->rescue_argv[i];
+	}
 	argv[argc] = NULL;
 	dup2(in, 0);
 	dup2(out, 1);

@@ -466,3 +466,98 @@ out:
 	json_object_put(rec);
 	fx_cleanup(&fx);
 }
+
+/* The main thread's voluntary context switches: one per sleep the collector wakes from. */
+static long long wakeups(pid_t pid)
+{
+	char path[64], *text, *p;
+	long long n = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)pid);
+	text = fx_read_file(path, NULL);
+	p = text ? strstr(text, "\nvoluntary_ctxt_switches:") : NULL;
+	if (p)
+		n = strtoll(p + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
+	free(text);
+	return n;
+}
+
+/*
+ * With an app registered and nothing happening, the collector sleeps: its
+ * timer is set only for real deadlines (none here for an hour), so it
+ * wakes no more than once in 3 s (it woke 5 times a second before).
+ */
+TEST(idle_collector_does_not_wake)
+{
+	long long before, after;
+	char line[64];
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .app = "idle", .mode = "stdin" }))
+		goto out;
+	if (!fx_idle(&fx, FX_WAIT_MS))
+		goto out;
+	before = wakeups(fx.pid);
+	fx_nap(3000);
+	after = wakeups(fx.pid);
+	if (ASSERT_GE(before, 0, "voluntary_ctxt_switches") &&
+	    !ASSERT_TRUE(after - before <= 1, "the idle collector slept through 3 s"))
+		fprintf(stderr, "  it woke %lld times\n", after - before);
+	/* And it still answers at once. */
+	if (fx_app_send(&a, "registered") && fx_app_read_line(&a, line, sizeof(line), FX_WAIT_MS))
+		ASSERT_STREQ(line, "registered 1", "still registered");
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/*
+ * A registration whose rescue command is long makes a status line longer
+ * than one protocol packet (32 KiB): it spans packets and faultguardctl
+ * joins them, so the app is listed with its whole command.
+ */
+TEST(status_lists_an_app_with_a_long_rescue_command)
+{
+	enum { ARGS = 200, ARG_LEN = 250 };
+	static char args[ARGS][ARG_LEN + 1];
+	static const char *argv[ARGS + 1];
+	json_object *arr = NULL, *row, *got;
+	struct fx_app a;
+	struct fx fx;
+	int i;
+
+	for (i = 0; i < ARGS; i++) {
+		memset(args[i], 'a' + i % 26, ARG_LEN);
+		args[i][0] = (char)('A' + i % 26);
+		argv[i] = args[i];
+	}
+	argv[0] = "/bin/true";
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "longcmd", .mode = "stdin", .rescue_argv = argv }))
+		goto out;
+	arr = ctl_json(&fx, "status", "--socket", fx.sock, NULL);
+	if (!arr || !ASSERT_EQ(json_object_array_length(arr), 1, "the app is listed"))
+		goto out;
+	row = json_object_array_get_idx(arr, 0);
+	if (!CHECK_STR(row, "app", "longcmd") ||
+	    !ASSERT_TRUE(json_object_object_get_ex(row, "rescue_argv", &got) &&
+				 json_object_is_type(got, json_type_array),
+			 "rescue_argv is a list") ||
+	    !ASSERT_EQ(json_object_array_length(got), ARGS, "every argument"))
+		goto out;
+	for (i = 0; i < ARGS; i++)
+		if (!ASSERT_STREQ(json_object_get_string(json_object_array_get_idx(got, i)), argv[i],
+				  "argument"))
+			break;
+	ASSERT_TRUE(strlen(json_object_to_json_string(row)) > 32 * 1024,
+		    "the line was longer than a packet");
+	fx_stop(&fx);
+out:
+	json_object_put(arr);
+	fx_cleanup(&fx);
+}

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +83,10 @@ TEST(metrics_pass_promtool_and_count_what_happened)
 	ASSERT_EQ(ops_metric(out, "faultguard_snapshots_total"), 2, "snapshots written");
 	ASSERT_TRUE(ops_metric(out, "faultguard_snapshot_bytes") > 0, "snapshot bytes on disk");
 	ASSERT_EQ(ops_metric(out, "faultguard_bpf_lost_events_total"), 0, "no lost BPF events");
+	/* The live app's connection; faultguardctl's own is not counted. */
+	ASSERT_EQ(ops_metric(out, "faultguard_connections"), 1, "open connections");
+	/* Labels are the SPEC's values only: no catch-all series. */
+	ASSERT_TRUE(!strstr(out, "\"other\""), "no label value \"other\"");
 out_live:
 	fx_app_send(&live, "exit0");
 	fx_app_wait(&live, OPS_WAIT_MS);
