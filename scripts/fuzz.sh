@@ -67,7 +67,8 @@ gen_corpus() {
 	echo "== build gen_corpus"
 	# shellcheck disable=SC2086
 	$CLANG $CFLAGS_COMMON -o "$OUT/gen_corpus" tests/fuzz/gen_corpus.c \
-		userspace/dict/*.c userspace/snapshot/*.c userspace/common/proto.c -lz
+		userspace/dict/*.c userspace/snapshot/*.c userspace/common/proto.c \
+		userspace/common/atomic_file.c -lz
 	tmp=$(mktemp -d "$OUT/corpus-new.XXXXXX")
 	"$OUT/gen_corpus" "$tmp"
 	for d in "$tmp"/*/; do
