@@ -75,7 +75,7 @@ struct collector {
 	uint32_t nconns;
 	/* timers and signals */
 	struct watch tick_w;
-	int64_t tick_armed; /* the deadline tick_w is set for (mono ms), 0 for none */
+	int64_t tick_armed; /* tick_w is set for (mono ms); INT64_MAX: disarmed, 0: fired */
 	struct watch signal_w;
 	struct watch monitor_w;
 	struct rescue_queue *rescues;

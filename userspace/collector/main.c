@@ -152,6 +152,12 @@ static void on_tick(struct watch *w, uint32_t events)
  * Before every wait: the timer is set for the earliest deadline anything
  * has (a client's, a hang-up's grace, retention, autosave, metrics), and
  * not at all when nothing has one, so an idle collector sleeps.
+ *
+ * It is moved earlier at once but never later: a deadline that went away
+ * (a client registered in time) costs one early wake-up at most, after
+ * which the timer is set again. Moving it on every registration and back
+ * cost each registration two timerfd_settime calls, and the app's
+ * fg_open -> registered median went from 298 to 470 µs on this VM.
  */
 static void arm_tick(void *arg)
 {
@@ -167,7 +173,7 @@ static void arm_tick(void *arg)
 		next = t;
 	if (next < 1)
 		next = 1; /* due now: an absolute 0 would disarm */
-	if (next == c->tick_armed)
+	if (next == c->tick_armed || (c->tick_armed && next > c->tick_armed))
 		return;
 	if (next != INT64_MAX) {
 		its.it_value.tv_sec = next / 1000;
