@@ -53,6 +53,8 @@ TEST(two_dictionaries_in_one_process_are_both_rescued)
 	ASSERT_TRUE(seen_first && seen_second, "both apps were rescued");
 	fx_stop(&fx);
 out:
+	json_object_put(snap[0]);
+	json_object_put(snap[1]);
 	fx_cleanup(&fx);
 }
 
