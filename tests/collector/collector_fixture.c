@@ -159,6 +159,20 @@ char fx_proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
+long long fx_proc_rss_kib(pid_t pid)
+{
+	char path[64], *text, *p;
+	long long kib = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	text = fx_read_file(path, NULL);
+	p = text ? strstr(text, "\nVmRSS:") : NULL;
+	if (p)
+		kib = strtoll(p + strlen("\nVmRSS:"), NULL, 10);
+	free(text);
+	return kib;
+}
+
 int fx_fd_count(pid_t pid, bool show)
 {
 	char dir[64], path[384], target[256];
@@ -1076,7 +1090,10 @@ int fx_ctl_as(struct fx *fx, uid_t uid, gid_t gid, char **out, ...)
 	return rc;
 }
 
-/* In a child that has become the asking user: one answer line per TEXT packet on @out. */
+/*
+ * In a child that has become the asking user: the answer's TEXT packets on
+ * @out as they come. They form a stream of lines; a long line spans packets.
+ */
 static int query_child(struct fx *fx, const char *query, int out)
 {
 	static uint8_t buf[PROTO_MAX_MSG];
@@ -1102,8 +1119,7 @@ static int query_child(struct fx *fx, const char *query, int out)
 			return 0;
 		if (m.type == PROTO_ACK)
 			return 2;
-		if (m.type == PROTO_TEXT && m.text &&
-		    (write(out, m.text, strlen(m.text)) < 0 || write(out, "\n", 1) < 0))
+		if (m.type == PROTO_TEXT && m.text && write(out, m.text, strlen(m.text)) < 0)
 			return 1;
 		proto_msg_free(&m);
 	}

@@ -556,6 +556,12 @@ TEST(status_lists_an_app_with_a_long_rescue_command)
 			break;
 	ASSERT_TRUE(strlen(json_object_to_json_string(row)) > 32 * 1024,
 		    "the line was longer than a packet");
+	/* The raw answer too: the pieces of the line, joined at its newline. */
+	json_object_put(arr);
+	arr = fx_query_as(&fx, 0, 0, "status");
+	if (ASSERT_NOT_NULL(arr, "raw status") &&
+	    ASSERT_EQ(json_object_array_length(arr), 1, "one line in the raw answer"))
+		CHECK_STR(json_object_array_get_idx(arr, 0), "app", "longcmd");
 	fx_stop(&fx);
 out:
 	json_object_put(arr);

@@ -291,3 +291,83 @@ out:
 			hostile_app_kill(&a[i], SIGKILL);
 	hostile_stop(&col);
 }
+
+/*
+ * Long answers nobody reads: registrations whose rescue commands are all
+ * control characters (each byte six in JSON: a status line of ~300 KB),
+ * then clients that ask for the status and never read. The collector makes
+ * an answer as it is read, so it holds a few packets per such client, not
+ * the whole answer; root's own `faultguardctl status` meanwhile lists every
+ * registration with its whole command.
+ */
+TEST(hostile_long_answers_never_read)
+{
+	enum { APPS = 24, ARGS = 200, ARG_LEN = 250, READERS = 8 };
+	static char args[ARGS][ARG_LEN + 1];
+	static const char *argv[ARGS + 1];
+	static struct hostile_app apps[APPS];
+	uint8_t msg[PROTO_MAX_MSG];
+	json_object *arr = NULL;
+	long long rss_before, rss_after;
+	int s[READERS], i, n = 0, len;
+	char *out = NULL;
+	struct fx col;
+
+	for (i = 0; i < READERS; i++)
+		s[i] = -1;
+	for (i = 0; i < ARGS; i++) {
+		memset(args[i], '\x01', ARG_LEN);
+		argv[i] = args[i];
+	}
+	argv[0] = "/bin/true";
+	if (!hostile_start(&col, NULL, 0))
+		return;
+	for (n = 0; n < APPS; n++) {
+		apps[n] = (struct hostile_app){ .app = "longcmd", .rescue = argv, .seed = (unsigned)n };
+		if (!hostile_app_start(&col, &apps[n]) || !ASSERT_EQ(apps[n].status, 0, "registered"))
+			goto out;
+	}
+	rss_before = fx_proc_rss_kib(col.pid);
+	len = proto_encode_text(msg, sizeof(msg), PROTO_QUERY, "status", 6);
+	for (i = 0; i < READERS; i++) {
+		s[i] = fx_connect(col.sock);
+		if (!ASSERT_GE(s[i], 0, "connect") ||
+		    !ASSERT_OK(hostile_send(s[i], msg, (size_t)len, NULL, 0), "ask, never read"))
+			goto out;
+	}
+	/* Everything the collector would queue for them is queued once root's answer came. */
+	if (!ASSERT_EQ(fx_ctl(&col, &out, "status", "--json", "--socket", col.sock, NULL), 0, "faultguardctl status")) {
+		fprintf(stderr, "  faultguardctl: %s", col.ctl_err);
+		goto out;
+	}
+	rss_after = fx_proc_rss_kib(col.pid);
+	arr = json_tokener_parse(out ? out : "");
+	if (ASSERT_TRUE(arr && json_object_is_type(arr, json_type_array), "status is JSON") &&
+	    ASSERT_EQ(json_object_array_length(arr), APPS, "every registration listed")) {
+		json_object *got = NULL;
+
+		json_object_object_get_ex(json_object_array_get_idx(arr, 0), "rescue_argv", &got);
+		ASSERT_TRUE(got && json_object_array_length(got) == ARGS, "with its whole command");
+	}
+	fprintf(stderr, "  collector RSS %lld KiB -> %lld KiB\n", rss_before, rss_after);
+	/* Whole answers would be READERS x ~7 MB; a few packets each are well under 16 MiB. */
+	ASSERT_TRUE(rss_before > 0 && rss_after - rss_before < 16 * 1024,
+		    "unread answers do not pile up in the collector");
+	for (i = 0; i < READERS; i++) {
+		close(s[i]);
+		s[i] = -1;
+	}
+	for (i = 0; i < n; i++)
+		hostile_app_kill(&apps[i], SIGKILL);
+	n = 0;
+	hostile_after(&col, "long answers nobody reads");
+out:
+	json_object_put(arr);
+	free(out);
+	for (i = 0; i < READERS; i++)
+		if (s[i] >= 0)
+			close(s[i]);
+	for (i = 0; i < n; i++)
+		hostile_app_kill(&apps[i], SIGKILL);
+	hostile_stop(&col);
+}

@@ -25,6 +25,7 @@ struct fg_snapshot;
 #define FG_MAX_GROUPS 256
 #define HANGUP_GRACE_MS 1000 /* wait this long for an exit or exec event after a hang-up */
 
+struct answer;
 struct conn;
 struct ops;
 struct rescue_queue;
@@ -134,6 +135,11 @@ void server_drop(struct collector *c, struct conn *conn);
 /* For query answers: queue a packet, end after the queue drains, who asks. */
 void server_send(struct conn *conn, const void *buf, size_t len);
 void server_finish(struct conn *conn);
+/* The query answer @conn is making (query.c owns it; freed with the connection). */
+void server_set_answer(struct conn *conn, struct answer *a);
+struct answer *server_answer(const struct conn *conn);
+unsigned int server_queued(const struct conn *conn); /* packets not yet sent */
+int server_gone(const struct conn *conn);           /* dropped: send nothing more */
 const struct identity *server_peer(const struct conn *conn);
 
 /* store.c */

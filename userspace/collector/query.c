@@ -6,6 +6,12 @@
  *   "list"     crashes recorded in the audit log
  *   "show ID"  every audit record of one crash
  *   "metrics"  the Prometheus text (aggregates only: no app names, no uids)
+ *
+ * An answer is made as the client reads it: a few packets at a time, more
+ * when the socket has taken them. So a long answer (thousands of
+ * registrations, long rescue commands) holds a few hundred KiB of the
+ * collector's memory per connection, not the whole answer, and does not
+ * stall the event loop while it is built.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -30,6 +36,23 @@ struct lines {
 	struct conn *cn;
 	size_t len;
 	char buf[PROTO_TEXT_MAX];
+};
+
+/* Fill an answer up to this many queued packets; more once they are sent. */
+#define QUEUE_LOW_WATER 8
+
+enum answer_kind { ANSWER_STATUS, ANSWER_LIST, ANSWER_SHOW, ANSWER_METRICS };
+
+struct answer {
+	enum answer_kind kind;
+	uint32_t bucket, pos;          /* status: the next registration */
+	struct crash_summary *crashes; /* list */
+	size_t ncrashes;
+	json_object *recs;             /* show */
+	char *text;                    /* metrics */
+	size_t next;                   /* list, show: the next item; metrics: the next byte */
+	int filling;
+	struct lines out;
 };
 
 static void lines_flush(struct lines *l)
@@ -90,18 +113,27 @@ static void status_one(struct lines *out, const struct reg *r)
 	json_object_put(o);
 }
 
-static void answer_status(struct collector *c, struct lines *out)
+/* The next registration @a's asker may see, or NULL when there is none left. */
+static const struct reg *status_next(struct collector *c, struct answer *a, uid_t uid)
 {
-	const struct identity *who = server_peer(out->cn);
-	uint32_t b;
+	for (; a->bucket < c->reg_buckets; a->bucket++, a->pos = 0) {
+		const struct reg *r = c->regs[a->bucket];
+		uint32_t i;
 
-	for (b = 0; b < c->reg_buckets; b++) {
-		const struct reg *r;
-
-		for (r = c->regs[b]; r; r = r->hash_next)
-			if (who->uid == 0 || who->uid == r->id.uid)
-				status_one(out, r);
+		/*
+		 * A position, not a pointer: registrations may end between two
+		 * fills (one that starts or ends meanwhile may be missed or
+		 * shown twice, as in any listing of a moving set).
+		 */
+		for (i = 0; r && i < a->pos; i++)
+			r = r->hash_next;
+		for (; r; r = r->hash_next) {
+			a->pos++;
+			if (uid == 0 || uid == r->id.uid)
+				return r;
+		}
 	}
+	return NULL;
 }
 
 static long visible_uid(const struct conn *cn)
@@ -111,89 +143,135 @@ static long visible_uid(const struct conn *cn)
 	return who->uid == 0 ? AUDITLOG_ANY_UID : (long)who->uid;
 }
 
-static void answer_list(struct collector *c, struct lines *out)
+/* The metrics text in packets cut at line ends, each within PROTO_TEXT_MAX. */
+static int metrics_chunk(struct answer *a)
 {
-	struct crash_filter f = { .uid = visible_uid(out->cn) };
-	struct crash_summary *v = NULL;
-	size_t i, n = 0;
+	const char *p = a->text ? a->text + a->next : "", *end;
 
-	if (auditlog_crashes(c->cfg.audit_log, &f, &v, &n))
-		return;
-	for (i = 0; i < n; i++) {
-		json_object *o = crash_summary_json(&v[i]);
-
-		lines_add(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-		json_object_put(o);
-	}
-	free(v);
-}
-
-static void answer_show(struct collector *c, struct lines *out, const char *id)
-{
-	json_object *recs;
-	size_t i;
-
-	if (auditlog_crash_records(c->cfg.audit_log, id, visible_uid(out->cn), &recs))
-		return;
-	for (i = 0; i < json_object_array_length(recs); i++)
-		lines_add(out, json_object_to_json_string_ext(json_object_array_get_idx(recs, i),
-							      JSON_C_TO_STRING_PLAIN));
-	json_object_put(recs);
-}
-
-/* The text in packets cut at line ends, each within PROTO_TEXT_MAX. */
-static void answer_metrics(struct collector *c, struct conn *cn)
-{
-	uint8_t buf[PROTO_MAX_MSG];
-	char *text = metrics_render(c, 1), *p, *end;
-	int len;
-
-	for (p = text; p && *p; p = end) {
-		end = p + strlen(p);
-		if ((size_t)(end - p) > PROTO_TEXT_MAX) {
+	if (!*p)
+		return 0;
+	end = p + strlen(p);
+	if ((size_t)(end - p) > PROTO_TEXT_MAX) {
+		end = p + PROTO_TEXT_MAX;
+		while (end > p && end[-1] != '\n')
+			end--;
+		if (end == p)
 			end = p + PROTO_TEXT_MAX;
-			while (end > p && end[-1] != '\n')
-				end--;
-			if (end == p)
-				end = p + PROTO_TEXT_MAX;
-		}
-		len = proto_encode_text(buf, sizeof(buf), PROTO_TEXT, p, (size_t)(end - p));
-		if (len > 0)
-			server_send(cn, buf, (size_t)len);
 	}
-	free(text);
+	lines_flush(&a->out);
+	lines_put(&a->out, p, (size_t)(end - p));
+	lines_flush(&a->out);
+	a->next += (size_t)(end - p);
+	return 1;
+}
+
+/* Adds the answer's next line (or metrics chunk); 0 when there is nothing left. */
+static int answer_step(struct collector *c, struct answer *a)
+{
+	const struct reg *r;
+	json_object *o;
+
+	switch (a->kind) {
+	case ANSWER_STATUS:
+		r = status_next(c, a, server_peer(a->out.cn)->uid);
+		if (!r)
+			return 0;
+		status_one(&a->out, r);
+		return 1;
+	case ANSWER_LIST:
+		if (a->next >= a->ncrashes)
+			return 0;
+		o = crash_summary_json(&a->crashes[a->next++]);
+		lines_add(&a->out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+		json_object_put(o);
+		return 1;
+	case ANSWER_SHOW:
+		if (!a->recs || a->next >= json_object_array_length(a->recs))
+			return 0;
+		lines_add(&a->out, json_object_to_json_string_ext(
+					   json_object_array_get_idx(a->recs, a->next++),
+					   JSON_C_TO_STRING_PLAIN));
+		return 1;
+	case ANSWER_METRICS:
+		return metrics_chunk(a);
+	}
+	return 0;
+}
+
+void query_free(struct answer *a)
+{
+	if (!a)
+		return;
+	free(a->crashes);
+	json_object_put(a->recs);
+	free(a->text);
+	free(a);
+}
+
+static void send_simple(struct conn *cn, int type)
+{
+	uint8_t buf[64];
+	int len = proto_encode_simple(buf, sizeof(buf), type);
+
+	if (len > 0)
+		server_send(cn, buf, (size_t)len);
+}
+
+void query_continue(struct collector *c, struct conn *cn)
+{
+	struct answer *a = server_answer(cn);
+
+	if (!a || a->filling)
+		return;
+	a->filling = 1;
+	while (!server_gone(cn) && server_queued(cn) < QUEUE_LOW_WATER) {
+		if (answer_step(c, a))
+			continue;
+		/* Done: the rest of the lines, the end mark, and the connection ends when sent. */
+		lines_flush(&a->out);
+		send_simple(cn, PROTO_END);
+		server_set_answer(cn, NULL);
+		query_free(a);
+		server_finish(cn);
+		return;
+	}
+	a->filling = 0;
 }
 
 void query_answer(struct collector *c, struct conn *cn, const char *what)
 {
-	static struct lines out;
-	int known = 1;
+	struct answer *a = calloc(1, sizeof(*a));
 
-	out.cn = cn;
-	out.len = 0;
-	if (what && !strcmp(what, "status"))
-		answer_status(c, &out);
-	else if (what && !strcmp(what, "list"))
-		answer_list(c, &out);
-	else if (what && !strncmp(what, "show ", 5))
-		answer_show(c, &out, what + 5);
-	else if (what && !strcmp(what, "metrics"))
-		answer_metrics(c, cn);
-	else
-		known = 0;
-	lines_flush(&out);
-	if (known) {
-		uint8_t buf[64];
-		int len = proto_encode_simple(buf, sizeof(buf), PROTO_END);
+	if (!a) {
+		server_drop(c, cn);
+		return;
+	}
+	a->out.cn = cn;
+	if (what && !strcmp(what, "status")) {
+		a->kind = ANSWER_STATUS;
+	} else if (what && !strcmp(what, "list")) {
+		struct crash_filter f = { .uid = visible_uid(cn) };
 
-		if (len > 0)
-			server_send(cn, buf, (size_t)len);
+		a->kind = ANSWER_LIST;
+		if (auditlog_crashes(c->cfg.audit_log, &f, &a->crashes, &a->ncrashes))
+			a->ncrashes = 0;
+	} else if (what && !strncmp(what, "show ", 5)) {
+		a->kind = ANSWER_SHOW;
+		if (auditlog_crash_records(c->cfg.audit_log, what + 5, visible_uid(cn), &a->recs))
+			a->recs = NULL;
+	} else if (what && !strcmp(what, "metrics")) {
+		a->kind = ANSWER_METRICS;
+		a->text = metrics_render(c, 1);
 	} else {
 		uint8_t buf[PROTO_MAX_MSG];
 		int len = proto_encode_ack(buf, sizeof(buf), -EINVAL, "unknown query");
 
+		query_free(a);
 		if (len > 0)
 			server_send(cn, buf, (size_t)len);
+		server_finish(cn);
+		return;
 	}
-	server_finish(cn);
+	server_set_answer(cn, a);
+	query_continue(c, cn);
 }

@@ -51,6 +51,7 @@ struct conn {
 	int closing;      /* close once the output queue is empty */
 	struct packet *out, *out_tail;
 	unsigned int nout;
+	struct answer *answer; /* a query answer still being made (query.c) */
 	struct conn *next, *prev;
 	/* On c->pending while it has a deadline: the tick looks at these only. */
 	struct conn *pend_next, *pend_prev;
@@ -97,6 +98,7 @@ static void conn_free(void *p)
 {
 	struct conn *cn = p;
 
+	query_free(cn->answer);
 	while (cn->out) {
 		struct packet *pk = cn->out;
 
@@ -161,8 +163,30 @@ static void flush_out(struct conn *cn)
 		}
 	}
 	loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLRDHUP);
-	if (cn->closing)
+	if (cn->answer)
+		query_continue(cn->c, cn); /* all sent: make more of the answer */
+	else if (cn->closing)
 		server_drop(cn->c, cn);
+}
+
+void server_set_answer(struct conn *cn, struct answer *a)
+{
+	cn->answer = a;
+}
+
+struct answer *server_answer(const struct conn *cn)
+{
+	return cn->answer;
+}
+
+unsigned int server_queued(const struct conn *cn)
+{
+	return cn->nout;
+}
+
+int server_gone(const struct conn *cn)
+{
+	return cn->w.dead;
 }
 
 /* Queues one packet for @cn; a peer that does not read loses its connection. */
@@ -554,8 +578,9 @@ void server_tick(struct collector *c)
 		next = cn->pend_next;
 		if (now >= cn->deadline) {
 			audit_reject(c, &cn->id,
-				     cn->closing ? "the client did not read its answer within 10 seconds"
-						 : "the client sent no registration within 5 seconds");
+				     cn->closing || cn->answer
+					     ? "the client did not read its answer within 10 seconds"
+					     : "the client sent no registration within 5 seconds");
 			server_drop(c, cn);
 		}
 	}
