@@ -72,7 +72,8 @@ struct collector {
 	/* server */
 	struct watch listen_w;
 	struct conn *conns;
-	struct conn *pending; /* connections with a deadline (server.c) */
+	/* connections with a deadline, one list per kind, oldest first (server.c) */
+	struct conn *pending[2], *pending_tail[2];
 	uint32_t nconns;
 	/* timers and signals */
 	struct watch tick_w;

@@ -53,45 +53,61 @@ struct conn {
 	unsigned int nout;
 	struct answer *answer; /* a query answer still being made (query.c) */
 	struct conn *next, *prev;
-	/* On c->pending while it has a deadline: the tick looks at these only. */
+	/* On c->pending[kind] while it has a deadline: the tick looks at these only. */
 	struct conn *pend_next, *pend_prev;
-	int on_pending;
+	int on_pending; /* 0, or 1 + the kind of deadline */
 };
 
 static void pending_unlink(struct conn *cn)
 {
+	struct collector *c = cn->c;
+	int k = cn->on_pending - 1;
+
 	if (!cn->on_pending)
 		return;
 	if (cn->pend_prev)
 		cn->pend_prev->pend_next = cn->pend_next;
 	else
-		cn->c->pending = cn->pend_next;
+		c->pending[k] = cn->pend_next;
 	if (cn->pend_next)
 		cn->pend_next->pend_prev = cn->pend_prev;
+	else
+		c->pending_tail[k] = cn->pend_prev;
 	cn->pend_next = cn->pend_prev = NULL;
 	cn->on_pending = 0;
 }
 
+enum deadline_kind { TO_REGISTER, TO_READ_ANSWER, NO_DEADLINE };
+
+static const int64_t deadline_ms[] = {
+	[TO_REGISTER] = CONN_DEADLINE_MS, [TO_READ_ANSWER] = ANSWER_DEADLINE_MS,
+};
+
 /*
- * Gives @cn until @when (mono ms) to register or to read its answer; 0
- * lifts the deadline. Registered connections are off the pending list, so
- * the tick's work follows the clients in flight, not all of them.
+ * Gives @cn a deadline of @kind from now (to register, or to read its
+ * answer), or lifts it (NO_DEADLINE). Registered connections are off the
+ * pending lists, so the tick's work follows the clients in flight, not all
+ * of them; each kind has its own list, in deadline order (the same delay
+ * from a clock that only moves forward), so its head is the next one due.
  */
-static void set_deadline(struct conn *cn, int64_t when)
+static void set_deadline(struct conn *cn, enum deadline_kind kind)
 {
-	cn->deadline = when;
-	if (!when) {
-		pending_unlink(cn);
+	struct collector *c = cn->c;
+
+	pending_unlink(cn);
+	if (kind == NO_DEADLINE) {
+		cn->deadline = 0;
 		return;
 	}
-	if (cn->on_pending)
-		return;
-	cn->pend_prev = NULL;
-	cn->pend_next = cn->c->pending;
-	if (cn->pend_next)
-		cn->pend_next->pend_prev = cn;
-	cn->c->pending = cn;
-	cn->on_pending = 1;
+	cn->deadline = mono_ms() + deadline_ms[kind];
+	cn->pend_next = NULL;
+	cn->pend_prev = c->pending_tail[kind];
+	if (cn->pend_prev)
+		cn->pend_prev->pend_next = cn;
+	else
+		c->pending[kind] = cn;
+	c->pending_tail[kind] = cn;
+	cn->on_pending = 1 + kind;
 }
 
 static void conn_free(void *p)
@@ -347,7 +363,7 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	fds[0] = -1;
 	m->argv = NULL;
 	m->argc = 0;
-	set_deadline(cn, 0);
+	set_deadline(cn, NO_DEADLINE);
 	audit_register(c, cn->reg);
 	send_ack(cn, 0, "registered");
 }
@@ -373,7 +389,7 @@ static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int 
 		break;
 	case PROTO_QUERY:
 		/* A client that never reads would hold its queued answer forever. */
-		set_deadline(cn, mono_ms() + ANSWER_DEADLINE_MS);
+		set_deadline(cn, TO_READ_ANSWER);
 		query_answer(cn->c, cn, m.text);
 		break;
 	default:
@@ -539,7 +555,7 @@ static void accept_one(struct collector *c, int fd)
 		free(cn);
 		return;
 	}
-	set_deadline(cn, mono_ms() + CONN_DEADLINE_MS);
+	set_deadline(cn, TO_REGISTER);
 	cn->next = c->conns;
 	if (c->conns)
 		c->conns->prev = cn;
@@ -571,29 +587,31 @@ static void on_listen(struct watch *w, uint32_t events)
 
 void server_tick(struct collector *c)
 {
+	static const char *const why[] = {
+		[TO_REGISTER] = "the client sent no registration within 5 seconds",
+		[TO_READ_ANSWER] = "the client did not read its answer within 10 seconds",
+	};
 	int64_t now = mono_ms();
-	struct conn *cn, *next;
+	int k;
 
-	for (cn = c->pending; cn; cn = next) {
-		next = cn->pend_next;
-		if (now >= cn->deadline) {
-			audit_reject(c, &cn->id,
-				     cn->closing || cn->answer
-					     ? "the client did not read its answer within 10 seconds"
-					     : "the client sent no registration within 5 seconds");
-			server_drop(c, cn);
+	for (k = TO_REGISTER; k <= TO_READ_ANSWER; k++)
+		while (c->pending[k] && now >= c->pending[k]->deadline) {
+			struct conn *cn = c->pending[k];
+
+			/* A refused client that does not read its refusal: an answer unread. */
+			audit_reject(c, &cn->id, why[cn->closing ? TO_READ_ANSWER : k]);
+			server_drop(c, cn); /* off the list */
 		}
-	}
 }
 
 int64_t server_next_deadline(const struct collector *c)
 {
 	int64_t next = INT64_MAX;
-	const struct conn *cn;
+	int k;
 
-	for (cn = c->pending; cn; cn = cn->pend_next)
-		if (cn->deadline < next)
-			next = cn->deadline;
+	for (k = TO_REGISTER; k <= TO_READ_ANSWER; k++)
+		if (c->pending[k] && c->pending[k]->deadline < next)
+			next = c->pending[k]->deadline;
 	return next;
 }
 
