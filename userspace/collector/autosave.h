@@ -8,8 +8,8 @@
  * start time), and the rescue command. Both go when the registration ends
  * without a crash, or with a crash whose snapshot was written.
  *
- * A pass reads each dictionary once; it is spread over ticks (a time
- * budget per tick) so many registrations never stall the event loop.
+ * A pass reads each dictionary once; it is spread over slices of 20 ms,
+ * 200 ms apart, so many registrations never stall the event loop.
  */
 #ifndef FG_COLLECTOR_AUTOSAVE_H
 #define FG_COLLECTOR_AUTOSAVE_H

@@ -93,7 +93,9 @@ int64_t ops_next_deadline(const struct collector *c)
 	const struct ops *o = c->ops;
 	int64_t next = earliest(retention_next(c), autosave_next(c));
 
-	next = earliest(next, o->next_prune_ms);
+	/* Pruning an empty table would wake an idle collector every minute for nothing. */
+	if (!ratelimit_empty(o->ratelimit))
+		next = earliest(next, o->next_prune_ms);
 	if (c->cfg.metrics_textfile[0])
 		next = earliest(next, o->next_metrics_ms);
 	return next;

@@ -19,6 +19,7 @@ struct rl_app {
 
 struct ratelimit {
 	struct rl_app *buckets[BUCKETS];
+	unsigned int napps;
 };
 
 int ratelimit_new(struct ratelimit **out)
@@ -91,6 +92,7 @@ int ratelimit_allow(struct ratelimit *rl, uid_t uid, const char *app, unsigned i
 		snprintf(a->app, sizeof(a->app), "%s", app);
 		a->next = *head;
 		*head = a;
+		rl->napps++;
 	}
 	expire(a, interval_ms, now_ms);
 	if (a->n >= burst)
@@ -125,6 +127,12 @@ void ratelimit_prune(struct ratelimit *rl, int64_t interval_ms, int64_t now_ms)
 			}
 			*pp = a->next;
 			app_free(a);
+			rl->napps--;
 		}
 	}
+}
+
+int ratelimit_empty(const struct ratelimit *rl)
+{
+	return !rl->napps;
 }

@@ -27,5 +27,7 @@ int ratelimit_allow(struct ratelimit *rl, uid_t uid, const char *app, unsigned i
 
 /* Forgets apps with no rescue in the last @interval_ms (bounds the memory). */
 void ratelimit_prune(struct ratelimit *rl, int64_t interval_ms, int64_t now_ms);
+/* 1 when no app is counted: nothing to prune. */
+int ratelimit_empty(const struct ratelimit *rl);
 
 #endif

@@ -22,7 +22,7 @@ struct retention;
 int retention_new(struct retention **out);
 void retention_free(struct retention *r); /* accepts NULL */
 
-/* Asks for a pass at the next tick. */
+/* Asks for a pass soon (at most one a second). */
 void retention_soon(struct collector *c);
 /* From the collector's timer: runs a pass when one is due. */
 void retention_tick(struct collector *c);
