@@ -158,3 +158,27 @@ TEST(planted_files_do_not_block)
 	ASSERT_EQ(entries(test_tmpdir()), 64 + 2 + 1, "only the target was added");
 	close(dirfd);
 }
+
+/* A 255-byte name (NAME_MAX) still gets a temporary name that fits; "sub/f" under a dirfd works. */
+TEST(long_names_and_subdirectories)
+{
+	char name[256], path[PATH_MAX], sub[PATH_MAX];
+	int dirfd = open(test_tmpdir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (!ASSERT_GE(dirfd, 0, "open dir"))
+		return;
+	memset(name, 'n', 255);
+	name[255] = '\0';
+	snprintf(path, sizeof(path), "%s/%s", test_tmpdir(), name);
+	if (ASSERT_OK(atomic_file_write(dirfd, name, "long", 4, &private_sync, NULL),
+		      "a 255-byte name"))
+		expect_contents(path, "long");
+	snprintf(sub, sizeof(sub), "%s/sub", test_tmpdir());
+	snprintf(path, sizeof(path), "%s/sub/f", test_tmpdir());
+	if (ASSERT_OK(mkdir(sub, 0700), "mkdir sub") &&
+	    ASSERT_OK(atomic_file_write(dirfd, "sub/f", "in sub", 6, &private_sync, NULL),
+		      "a name with a directory under a dirfd"))
+		expect_contents(path, "in sub");
+	ASSERT_EQ(entries(sub), 1, "no temporary file left in sub");
+	close(dirfd);
+}

@@ -265,7 +265,8 @@ static const char *apply(struct config *c, const char *key, const char *v)
 		size_t len = strlen(v);
 
 		/* node_exporter's textfile collector reads only *.prom files. */
-		if (set_string(c->metrics_textfile, sizeof(c->metrics_textfile) - 16, v, 1) ||
+		/* Room for the temporary name beside it (atomic_file: 22 bytes more). */
+		if (set_string(c->metrics_textfile, sizeof(c->metrics_textfile) - 32, v, 1) ||
 		    len < 6 || strcmp(v + len - 5, ".prom"))
 			return "must be an absolute path ending in .prom";
 	} else if (!strcmp(key, "metrics_interval")) {

@@ -13,7 +13,10 @@
 
 #define TEMP_TRIES 32
 
-/* "dir/.base.<random>.tmp" for "dir/base": same directory, never the target's name. */
+/*
+ * "dir/.base.<random>.tmp" for "dir/base": same directory, never the
+ * target's name; base cut to 200 bytes so the name fits NAME_MAX.
+ */
 static int temp_name(char *tmp, size_t len, const char *name)
 {
 	static unsigned int counter;
@@ -29,7 +32,7 @@ static int temp_name(char *tmp, size_t len, const char *name)
 		r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^
 		    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 	}
-	n = snprintf(tmp, len, "%.*s.%s.%016llx.tmp", dir_len, name, name + dir_len,
+	n = snprintf(tmp, len, "%.*s.%.200s.%016llx.tmp", dir_len, name, name + dir_len,
 		     (unsigned long long)r);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
@@ -50,17 +53,13 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 	return 0;
 }
 
-/* Makes a rename in @name's directory durable (best effort, as the rename already happened). */
+/* Makes a rename in @name's directory durable (best effort: the rename already happened). */
 static void sync_dir(int dirfd, const char *name)
 {
 	const char *slash = strrchr(name, '/');
 	char dir[4096];
 	int fd;
 
-	if (dirfd != AT_FDCWD) {
-		fsync(dirfd);
-		return;
-	}
 	if (!slash) {
 		strcpy(dir, ".");
 	} else if (slash == name) {
@@ -71,7 +70,7 @@ static void sync_dir(int dirfd, const char *name)
 		memcpy(dir, name, (size_t)(slash - name));
 		dir[slash - name] = '\0';
 	}
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
 		close(fd);
@@ -102,17 +101,22 @@ int atomic_file_write(int dirfd, const char *name, const void *buf, size_t len,
 		err = write_all(fd, buf, len);
 	if (!err && o->sync && fsync(fd) < 0)
 		err = -errno;
+	/* Closed before the rename when not kept: its error still stops the rename. */
+	if (!keep_fd) {
+		if (close(fd) < 0 && !err)
+			err = -errno;
+		fd = -1;
+	}
 	if (!err && renameat(dirfd, tmp, dirfd, name) < 0)
 		err = -errno;
 	if (err) {
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 		unlinkat(dirfd, tmp, 0);
 		return err;
 	}
 	if (keep_fd)
 		*keep_fd = fd;
-	else
-		close(fd);
 	/* The rename itself must survive a power cut too. */
 	if (o->sync)
 		sync_dir(dirfd, name);
