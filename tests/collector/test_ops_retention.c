@@ -278,3 +278,56 @@ TEST(a_snapshot_its_rescue_still_needs_is_spared)
 out:
 	ops_stop(&e);
 }
+
+/* A file @name of a few bytes in @dir, last changed @age_s ago. */
+static bool plant_file(const char *dir, const char *name, long age_s, char *path, size_t len)
+{
+	struct timespec t[2];
+	int fd;
+	bool ok;
+
+	snprintf(path, len, "%.3000s/%s", dir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!ASSERT_TRUE(fd >= 0, "create a planted file"))
+		return false;
+	clock_gettime(CLOCK_REALTIME, &t[0]);
+	t[0].tv_sec -= age_s;
+	t[1] = t[0];
+	ok = write(fd, "partial", 7) == 7 && futimens(fd, t) == 0;
+	close(fd);
+	return ASSERT_TRUE(ok, "write the planted file");
+}
+
+/*
+ * A temporary file a writer left when it died mid-write (an hour old) goes
+ * at the retention pass; a fresh one (a write in flight) and the snapshots
+ * stay, and no expire record is written for either.
+ */
+TEST(stale_temporary_files_are_removed)
+{
+	char snap[PATH_MAX], dir[PATH_MAX], stale[PATH_MAX], fresh[PATH_MAX], *slash;
+	struct fx e;
+
+	if (!fx_can_run() || !fx_init(&e))
+		return;
+	if (!plant(&e, "temps", "20261125T000000.000Z-333-0badc0de", 1000, 86400, snap,
+		   sizeof(snap)))
+		return;
+	snprintf(dir, sizeof(dir), "%s", snap);
+	slash = strrchr(dir, '/');
+	*slash = '\0';
+	if (!plant_file(dir, ".20261125T000000.000Z-334-0badc0de.fgsnap.00000000deadbeef.tmp",
+			2 * 3600, stale, sizeof(stale)) ||
+	    !plant_file(dir, ".20261125T000000.000Z-335-0badc0de.fgsnap.00000000feedface.tmp", 0,
+			fresh, sizeof(fresh)))
+		return;
+	e.config = "# defaults\n";
+	if (!fx_start(&e))
+		return;
+	ASSERT_TRUE(wait_files_counted(&e, 1), "a pass ran and counted the snapshot");
+	ASSERT_NEQ(access(stale, F_OK), 0, "the stale temporary file is gone");
+	ASSERT_OK(access(fresh, F_OK), "a fresh one stays");
+	ASSERT_OK(access(snap, F_OK), "the snapshot stays");
+	ASSERT_EQ(fx_count(&e, "expire", -1), 0, "no expire record");
+	ops_stop(&e);
+}

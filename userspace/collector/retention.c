@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "collector/collector.h"
@@ -17,6 +18,7 @@
 
 #define MIN_GAP_MS 1000
 #define PERIOD_MS (3600 * 1000)
+#define STALE_TEMP_S 3600 /* a temporary file this old has no writer left */
 
 struct retention {
 	int pending;
@@ -126,7 +128,14 @@ static int scan_app(struct scan *sc, int afd, const char *uid, const char *app)
 		return -errno;
 	}
 	while (!err && (e = readdir(d))) {
-		/* Dot files are snapshots still being written (and . and ..). */
+		/*
+		 * Dot files are snapshots still being written (and . and ..). One
+		 * an hour old was left by a writer that died mid-write: it goes.
+		 */
+		if (e->d_name[0] == '.' && ends_with(e->d_name, ".tmp") &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < time(NULL) - STALE_TEMP_S)
+			unlinkat(dirfd(d), e->d_name, 0);
 		if (e->d_name[0] == '.' || !ends_with(e->d_name, ".fgsnap") ||
 		    strlen(e->d_name) >= sizeof(sc->v[0].name))
 			continue;
