@@ -203,7 +203,7 @@ char *metrics_render(struct collector *c, unsigned int asking)
 	    "Live registrations: processes whose dictionary the collector holds.", c->nregs);
 	one(f, "faultguard_connections", "gauge",
 	    "Open client connections (not counting a faultguardctl asking for these metrics).",
-	    c->nconns - asking);
+	    c->nconns > asking ? c->nconns - asking : 0);
 	one(f, "faultguard_registrations_total", "counter", "Registrations accepted.",
 	    m->registrations_total);
 	one(f, "faultguard_rejects_total", "counter",

@@ -153,6 +153,12 @@ int ctl_ask_collector_lines(const char *socket_path, const char *what,
 	struct per_line pl = { .fn = fn, .arg = arg };
 	int rc = ctl_ask_collector(socket_path, what, split_lines, &pl);
 
+	/* The collector ends every line; a last one without its newline still counts. */
+	if (!rc && pl.overlong)
+		fprintf(stderr, "faultguardctl: left out an answer line over %u MiB\n",
+			LINE_MAX_BYTES >> 20);
+	else if (!rc && pl.len)
+		rc = fn(pl.buf, arg);
 	free(pl.buf);
 	return rc;
 }
