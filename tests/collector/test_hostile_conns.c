@@ -350,9 +350,18 @@ TEST(hostile_long_answers_never_read)
 		ASSERT_TRUE(got && json_object_array_length(got) == ARGS, "with its whole command");
 	}
 	fprintf(stderr, "  collector RSS %lld KiB -> %lld KiB\n", rss_before, rss_after);
-	/* Whole answers would be READERS x ~7 MB; a few packets each are well under 16 MiB. */
+	/*
+	 * Whole answers would be READERS x ~7 MB; a few packets each are well
+	 * under 16 MiB. Not under AddressSanitizer: its quarantine keeps freed
+	 * memory, so the collector's RSS grows with every line made (the plain
+	 * pass of make check measures it).
+	 */
+#if defined(__SANITIZE_ADDRESS__)
+	fprintf(stderr, "  RSS not judged under AddressSanitizer\n");
+#else
 	ASSERT_TRUE(rss_before > 0 && rss_after - rss_before < 16 * 1024,
 		    "unread answers do not pile up in the collector");
+#endif
 	for (i = 0; i < READERS; i++) {
 		close(s[i]);
 		s[i] = -1;
