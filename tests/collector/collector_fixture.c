@@ -159,18 +159,22 @@ char fx_proc_state(pid_t pid)
 	return p && p[1] == ' ' ? p[2] : 0;
 }
 
-long long fx_proc_rss_kib(pid_t pid)
+long long fx_proc_status(pid_t pid, pid_t tid, const char *field)
 {
-	char path[64], *text, *p;
-	long long kib = -1;
+	char path[64], key[64], *text, *p;
+	long long v = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (tid)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(key, sizeof(key), "\n%s:", field);
 	text = fx_read_file(path, NULL);
-	p = text ? strstr(text, "\nVmRSS:") : NULL;
+	p = text ? strstr(text, key) : NULL;
 	if (p)
-		kib = strtoll(p + strlen("\nVmRSS:"), NULL, 10);
+		v = strtoll(p + strlen(key), NULL, 10);
 	free(text);
-	return kib;
+	return v;
 }
 
 int fx_fd_count(pid_t pid, bool show)

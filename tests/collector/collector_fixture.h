@@ -244,8 +244,11 @@ bool fx_wait_file(const char *path, bool exists, int timeout_ms);
 int fx_become(uid_t uid, gid_t gid, int ngroups, const gid_t *groups);
 /* The state letter of /proc/PID/stat ('R', 'S', 'T', 'Z'...), 0 when there is none. */
 char fx_proc_state(pid_t pid);
-/* VmRSS of @pid in KiB, or -1. */
-long long fx_proc_rss_kib(pid_t pid);
+/*
+ * The number in field @field ("VmRSS", "voluntary_ctxt_switches") of
+ * /proc/@pid/status, or of its thread @tid's (0: the process's); -1 if absent.
+ */
+long long fx_proc_status(pid_t pid, pid_t tid, const char *field);
 /* The fds @pid holds (-errno), each shown on stderr if @show. */
 int fx_fd_count(pid_t pid, bool show);
 /* A connection to the socket at @path: the fd, or -errno. */

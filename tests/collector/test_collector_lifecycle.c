@@ -470,16 +470,7 @@ out:
 /* The main thread's voluntary context switches: one per sleep the collector wakes from. */
 static long long wakeups(pid_t pid)
 {
-	char path[64], *text, *p;
-	long long n = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)pid);
-	text = fx_read_file(path, NULL);
-	p = text ? strstr(text, "\nvoluntary_ctxt_switches:") : NULL;
-	if (p)
-		n = strtoll(p + strlen("\nvoluntary_ctxt_switches:"), NULL, 10);
-	free(text);
-	return n;
+	return fx_proc_status(pid, pid, "voluntary_ctxt_switches");
 }
 
 /*

@@ -327,7 +327,7 @@ TEST(hostile_long_answers_never_read)
 		if (!hostile_app_start(&col, &apps[n]) || !ASSERT_EQ(apps[n].status, 0, "registered"))
 			goto out;
 	}
-	rss_before = fx_proc_rss_kib(col.pid);
+	rss_before = fx_proc_status(col.pid, 0, "VmRSS");
 	len = proto_encode_text(msg, sizeof(msg), PROTO_QUERY, "status", 6);
 	for (i = 0; i < READERS; i++) {
 		s[i] = fx_connect(col.sock);
@@ -340,7 +340,7 @@ TEST(hostile_long_answers_never_read)
 		fprintf(stderr, "  faultguardctl: %s", col.ctl_err);
 		goto out;
 	}
-	rss_after = fx_proc_rss_kib(col.pid);
+	rss_after = fx_proc_status(col.pid, 0, "VmRSS");
 	arr = json_tokener_parse(out ? out : "");
 	if (ASSERT_TRUE(arr && json_object_is_type(arr, json_type_array), "status is JSON") &&
 	    ASSERT_EQ(json_object_array_length(arr), APPS, "every registration listed")) {

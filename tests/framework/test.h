@@ -39,6 +39,8 @@ void test_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *test_tmpdir(void);
 /* Where the built binaries live (build/). */
 const char *test_build_dir(void);
+/* The entries of directory @dir other than . and .., or -1 if it cannot be read. */
+int test_dir_entries(const char *dir);
 
 #define ASSERT_TRUE(cond, what)                                                            \
 	({                                                                                 \

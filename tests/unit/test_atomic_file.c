@@ -33,20 +33,6 @@ static bool expect_contents(const char *path, const char *want)
 	return ASSERT_EQ(n, (ssize_t)strlen(want), path) && ASSERT_MEMEQ(buf, want, strlen(want), path);
 }
 
-/* Entries in @dir other than . and .. */
-static int entries(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return n;
-}
 
 TEST(writes_and_replaces)
 {
@@ -69,7 +55,7 @@ TEST(writes_and_replaces)
 	ASSERT_OK(stat(path, &st), "stat");
 	ASSERT_EQ(st.st_mode & 0777, 0644, "mode 0644 despite umask 077");
 	ASSERT_OK(atomic_file_write(dirfd, "empty", NULL, 0, &private_sync, NULL), "empty file");
-	ASSERT_EQ(entries(test_tmpdir()), 2, "no temporary file left");
+	ASSERT_EQ(test_dir_entries(test_tmpdir()), 2, "no temporary file left");
 out:
 	umask(old);
 	if (dirfd >= 0)
@@ -129,7 +115,7 @@ TEST(failure_leaves_nothing)
 		int err = atomic_file_write(dirfd, "d", "x", 1, &private_sync, NULL);
 
 		ASSERT_TRUE(err == -EISDIR || err == -ENOTEMPTY, "rename over a directory fails");
-		ASSERT_EQ(entries(test_tmpdir()), 1, "the temporary file is gone");
+		ASSERT_EQ(test_dir_entries(test_tmpdir()), 1, "the temporary file is gone");
 	}
 	ASSERT_EQ(atomic_file_write(dirfd, "missing/f", "x", 1, &private_sync, NULL), -ENOENT,
 		  "a missing directory");
@@ -155,7 +141,7 @@ TEST(planted_files_do_not_block)
 	snprintf(path, sizeof(path), "%s/snap", test_tmpdir());
 	if (ASSERT_OK(atomic_file_write(dirfd, "snap", "safe", 4, &private_sync, NULL), "write"))
 		expect_contents(path, "safe");
-	ASSERT_EQ(entries(test_tmpdir()), 64 + 2 + 1, "only the target was added");
+	ASSERT_EQ(test_dir_entries(test_tmpdir()), 64 + 2 + 1, "only the target was added");
 	close(dirfd);
 }
 
@@ -179,6 +165,6 @@ TEST(long_names_and_subdirectories)
 	    ASSERT_OK(atomic_file_write(dirfd, "sub/f", "in sub", 6, &private_sync, NULL),
 		      "a name with a directory under a dirfd"))
 		expect_contents(path, "in sub");
-	ASSERT_EQ(entries(sub), 1, "no temporary file left in sub");
+	ASSERT_EQ(test_dir_entries(sub), 1, "no temporary file left in sub");
 	close(dirfd);
 }

@@ -795,19 +795,6 @@ TEST(open_fifo_does_not_hang)
 
 /* --- snapshot_write_at ------------------------------------------------------------------- */
 
-static int entries_in(const char *dir)
-{
-	struct dirent *de;
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		n += strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-	closedir(d);
-	return n;
-}
 
 TEST(write_at_mode_0600)
 {
@@ -835,7 +822,7 @@ TEST(write_at_mode_0600)
 		}
 	}
 	/* Nothing else left behind: no temporary files. */
-	ASSERT_EQ(entries_in(test_tmpdir()), 3, "only the three snapshots");
+	ASSERT_EQ(test_dir_entries(test_tmpdir()), 3, "only the three snapshots");
 out:
 	if (dirfd >= 0)
 		close(dirfd);
@@ -961,7 +948,7 @@ TEST(write_at_errors)
 	ASSERT_EQ(snapshot_write_at(dirfd, "missing/x", s, (uid_t)-1, (gid_t)-1), -ENOENT,
 		  "missing directory");
 	ASSERT_EQ(snapshot_write_at(-1, "x", s, (uid_t)-1, (gid_t)-1), -EBADF, "bad dirfd");
-	ASSERT_EQ(entries_in(test_tmpdir()), 0, "no leftovers");
+	ASSERT_EQ(test_dir_entries(test_tmpdir()), 0, "no leftovers");
 out:
 	if (dirfd >= 0)
 		close(dirfd);
