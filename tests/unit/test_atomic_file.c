@@ -5,7 +5,6 @@
  * umask, a symlink at the target replaced rather than followed, nothing
  * left behind on failure, and files planted in the directory ignored.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>

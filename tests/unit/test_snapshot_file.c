@@ -6,7 +6,6 @@
  * how snapshot_write_at creates the file: mode 0600, atomically, never
  * through a symlink.
  */
-#include <dirent.h>
 #include <endian.h>
 #include <fcntl.h>
 #include <limits.h>
