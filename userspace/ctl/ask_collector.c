@@ -99,6 +99,11 @@ struct per_line {
 	int overlong; /* the line being joined is over LINE_MAX_BYTES: skip to its end */
 };
 
+static void warn_overlong(void)
+{
+	fprintf(stderr, "faultguardctl: left out an answer line over %u MiB\n", LINE_MAX_BYTES >> 20);
+}
+
 static int line_append(struct per_line *pl, const char *p, size_t n)
 {
 	if (pl->overlong)
@@ -136,8 +141,7 @@ static int split_lines(const char *text, void *arg)
 		if (!nl)
 			break;
 		if (pl->overlong)
-			fprintf(stderr, "faultguardctl: left out an answer line over %u MiB\n",
-				LINE_MAX_BYTES >> 20);
+			warn_overlong();
 		else if (pl->len && (rc = pl->fn(pl->buf, pl->arg)))
 			return rc;
 		pl->len = 0;
@@ -155,8 +159,7 @@ int ctl_ask_collector_lines(const char *socket_path, const char *what,
 
 	/* The collector ends every line; a last one without its newline still counts. */
 	if (!rc && pl.overlong)
-		fprintf(stderr, "faultguardctl: left out an answer line over %u MiB\n",
-			LINE_MAX_BYTES >> 20);
+		warn_overlong();
 	else if (!rc && pl.len)
 		rc = fn(pl.buf, arg);
 	free(pl.buf);
