@@ -13,6 +13,14 @@
 
 #define TEMP_TRIES 32
 
+/* The length of @name's directory part, its last '/' included (0: none). */
+static int dir_len(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	return slash ? (int)(slash - name + 1) : 0;
+}
+
 /*
  * "dir/.base.<random>.tmp" for "dir/base": same directory, never the
  * target's name; base cut to 200 bytes so the name fits NAME_MAX.
@@ -20,8 +28,7 @@
 static int temp_name(char *tmp, size_t len, const char *name)
 {
 	static unsigned int counter;
-	const char *base = strrchr(name, '/');
-	int dir_len = base ? (int)(base - name + 1) : 0;
+	int d = dir_len(name);
 	uint64_t r;
 	int n;
 
@@ -32,8 +39,7 @@ static int temp_name(char *tmp, size_t len, const char *name)
 		r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^
 		    __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
 	}
-	n = snprintf(tmp, len, "%.*s.%.200s.%016llx.tmp", dir_len, name, name + dir_len,
-		     (unsigned long long)r);
+	n = snprintf(tmp, len, "%.*s.%.200s.%016llx.tmp", d, name, name + d, (unsigned long long)r);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -56,20 +62,12 @@ static int write_all(int fd, const uint8_t *p, size_t n)
 /* Makes a rename in @name's directory durable (best effort: the rename already happened). */
 static void sync_dir(int dirfd, const char *name)
 {
-	const char *slash = strrchr(name, '/');
 	char dir[4096];
-	int fd;
+	int fd, d = dir_len(name);
 
-	if (!slash) {
-		strcpy(dir, ".");
-	} else if (slash == name) {
-		strcpy(dir, "/");
-	} else {
-		if ((size_t)(slash - name) >= sizeof(dir))
-			return;
-		memcpy(dir, name, (size_t)(slash - name));
-		dir[slash - name] = '\0';
-	}
+	/* "dir/" (the slash kept: "/" stays the root), or "." for a bare name. */
+	if (snprintf(dir, sizeof(dir), "%.*s", d ? d : 1, d ? name : ".") >= (int)sizeof(dir))
+		return;
 	fd = openat(dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		fsync(fd);
