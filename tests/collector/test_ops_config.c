@@ -128,6 +128,34 @@ TEST(check_config_a_missing_explicit_file_is_an_error)
 	ASSERT_TRUE(strstr(out, "cannot read") != NULL, "says it cannot read the file");
 }
 
+/*
+ * The metrics textfile is written through a temporary file beside it, 22
+ * bytes longer: a path without room for that is refused in one sentence
+ * that says the limit, not accepted and then failing at every write.
+ */
+TEST(check_config_a_textfile_path_without_room_is_an_error)
+{
+	static char text[8192];
+	struct fx e;
+	char out[8192], path[PATH_MAX + 32];
+	int st;
+
+	if (!fx_init(&e))
+		return;
+	snprintf(path, sizeof(path), "%s/long.conf", e.dir);
+	snprintf(text, sizeof(text), "metrics_textfile = /%0*d.prom\n", 4060, 0);
+	ASSERT_OK(fx_write_file(path, text), "write the file");
+	st = check_config(&e, path, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status 1");
+	ASSERT_TRUE(strstr(out, ":1: metrics_textfile must be an absolute path ending in .prom, "
+				"shorter than 4064 bytes") != NULL,
+		    "one sentence with the limit");
+	snprintf(text, sizeof(text), "metrics_textfile = /%0*d.prom\n", 4050, 0);
+	ASSERT_OK(fx_write_file(path, text), "write the file");
+	st = check_config(&e, path, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a path with room is accepted");
+}
+
 /* Every setting the collector knows (each `strcmp(key, "...")` in config.c). */
 static int known_settings(char names[][64], int max)
 {

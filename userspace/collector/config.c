@@ -268,7 +268,7 @@ static const char *apply(struct config *c, const char *key, const char *v)
 		/* Room for the temporary name beside it (atomic_file: 22 bytes more). */
 		if (set_string(c->metrics_textfile, sizeof(c->metrics_textfile) - 32, v, 1) ||
 		    len < 6 || strcmp(v + len - 5, ".prom"))
-			return "must be an absolute path ending in .prom";
+			return "must be an absolute path ending in .prom, shorter than 4064 bytes";
 	} else if (!strcmp(key, "metrics_interval")) {
 		if (parse_duration(v, 86400, &n) || n == 0)
 			return "must be a duration from 1s to 1d, such as 15s";
