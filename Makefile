@@ -49,7 +49,7 @@ LIB_SRCS := $(wildcard userspace/dict/*.c userspace/snapshot/*.c userspace/lib/*
 	    userspace/common/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 # Shared by faultguardctl and faultguardd, not part of the library.
-TOOL_SRCS := $(wildcard userspace/auditlog/*.c userspace/spawn/*.c)
+TOOL_SRCS := $(wildcard userspace/auditlog/*.c userspace/spawn/*.c userspace/digest/*.c)
 CTL_SRCS := $(wildcard userspace/ctl/*.c) $(TOOL_SRCS)
 CTL_OBJS := $(CTL_SRCS:%.c=$(OBJ)/%.o)
 COL_SRCS := $(wildcard userspace/collector/*.c) $(TOOL_SRCS)
@@ -57,8 +57,8 @@ COL_OBJS := $(COL_SRCS:%.c=$(OBJ)/%.o)
 TFW_OBJS := $(OBJ)/tests/framework/test_main.o
 
 LIBS_LIB := -lz -lpthread
-LIBS_CTL := -ljson-c -lz -lpthread
-LIBS_COL := -lbpf -lelf -ljson-c -lz -lpthread
+LIBS_CTL := -ljson-c -lcrypto -lz -lpthread
+LIBS_COL := -lbpf -lelf -ljson-c -lcrypto -lz -lpthread
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -145,6 +145,8 @@ $(COLT_BINS): $(BUILD)/tests/%: $(OBJ)/tests/collector/%.o $(COLT_OBJS) $(TFW_OB
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS_CTL)
+# Unit tests of pieces outside the library link those pieces.
+$(BUILD)/tests/test_sha256: $(OBJ)/userspace/digest/sha256.o
 # What one suite alone uses (hostile.o also sets the ASan options its forked apps need).
 $(filter $(BUILD)/tests/test_collector_%,$(COLT_BINS)): $(OBJ)/tests/collector/crash_check.o
 $(filter $(BUILD)/tests/test_hostile_%,$(COLT_BINS)): $(OBJ)/tests/collector/hostile.o

@@ -4,7 +4,7 @@
 # (prometheus), rsyslogd (rsyslog), systemd-analyze (systemd) and man (man-db).
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev pkg-config jq \
+PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libssl-dev pkg-config jq \
 python3 python3-numpy python3-pytest libclang-rt-14-dev valgrind \
 prometheus rsyslog systemd man-db"
 
