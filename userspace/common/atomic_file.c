@@ -75,48 +75,88 @@ static void sync_dir(int dirfd, const char *name)
 	}
 }
 
-int atomic_file_write(int dirfd, const char *name, const void *buf, size_t len,
-		      const struct atomic_file_opts *o, int *keep_fd)
+int atomic_file_begin(struct atomic_file *af, int dirfd, const char *name,
+		      const struct atomic_file_opts *o)
 {
-	char tmp[4096 + 64];
-	int fd = -1, err = 0, tries;
+	int tries, err = 0;
 
+	af->fd = -1;
+	af->dirfd = dirfd;
+	af->o = *o;
+	if (snprintf(af->name, sizeof(af->name), "%s", name) >= (int)sizeof(af->name))
+		return -ENAMETOOLONG;
 	for (tries = 0; tries < TEMP_TRIES; tries++) {
-		err = temp_name(tmp, sizeof(tmp), name);
+		err = temp_name(af->tmp, sizeof(af->tmp), name);
 		if (err)
 			return err;
-		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    o->mode);
-		if (fd >= 0 || errno != EEXIST)
+		af->fd = openat(dirfd, af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				o->mode);
+		if (af->fd >= 0 || errno != EEXIST)
 			break;
 	}
-	if (fd < 0)
+	if (af->fd < 0)
 		return tries == TEMP_TRIES ? -EEXIST : -errno;
-	if (fchmod(fd, o->mode) < 0 ||
-	    ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) && fchown(fd, o->uid, o->gid) < 0))
+	if (fchmod(af->fd, o->mode) < 0 ||
+	    ((o->uid != (uid_t)-1 || o->gid != (gid_t)-1) && fchown(af->fd, o->uid, o->gid) < 0)) {
 		err = -errno;
-	if (!err && len)
-		err = write_all(fd, buf, len);
-	if (!err && o->sync && fsync(fd) < 0)
+		atomic_file_abort(af);
+		return err;
+	}
+	return 0;
+}
+
+void atomic_file_abort(struct atomic_file *af)
+{
+	if (af->fd < 0)
+		return;
+	close(af->fd);
+	af->fd = -1;
+	unlinkat(af->dirfd, af->tmp, 0);
+}
+
+int atomic_file_commit(struct atomic_file *af, int *keep_fd)
+{
+	int err = 0;
+
+	if (af->o.sync && fsync(af->fd) < 0)
 		err = -errno;
 	/* Closed before the rename when not kept: its error still stops the rename. */
 	if (!keep_fd) {
-		if (close(fd) < 0 && !err)
+		if (close(af->fd) < 0 && !err)
 			err = -errno;
-		fd = -1;
+		af->fd = -1;
 	}
-	if (!err && renameat(dirfd, tmp, dirfd, name) < 0)
+	if (!err && renameat(af->dirfd, af->tmp, af->dirfd, af->name) < 0)
 		err = -errno;
 	if (err) {
-		if (fd >= 0)
-			close(fd);
-		unlinkat(dirfd, tmp, 0);
+		if (af->fd >= 0)
+			close(af->fd);
+		af->fd = -1;
+		unlinkat(af->dirfd, af->tmp, 0);
 		return err;
 	}
 	if (keep_fd)
-		*keep_fd = fd;
+		*keep_fd = af->fd;
+	af->fd = -1;
 	/* The rename itself must survive a power cut too. */
-	if (o->sync)
-		sync_dir(dirfd, name);
+	if (af->o.sync)
+		sync_dir(af->dirfd, af->name);
 	return 0;
+}
+
+int atomic_file_write(int dirfd, const char *name, const void *buf, size_t len,
+		      const struct atomic_file_opts *o, int *keep_fd)
+{
+	struct atomic_file af;
+	int err = atomic_file_begin(&af, dirfd, name, o);
+
+	if (err)
+		return err;
+	if (len)
+		err = write_all(af.fd, buf, len);
+	if (err) {
+		atomic_file_abort(&af);
+		return err;
+	}
+	return atomic_file_commit(&af, keep_fd);
 }

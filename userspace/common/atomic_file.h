@@ -31,4 +31,20 @@ struct atomic_file_opts {
 int atomic_file_write(int dirfd, const char *name, const void *buf, size_t len,
 		      const struct atomic_file_opts *o, int *keep_fd);
 
+/*
+ * The same in steps, for bytes that come in pieces: begin (af->fd is the
+ * temporary file, to write), then commit (fsync as @o says, close or keep,
+ * rename) or abort (nothing left). On a commit error nothing is left either.
+ */
+struct atomic_file {
+	int fd, dirfd;
+	struct atomic_file_opts o;
+	char name[4096];
+	char tmp[4096 + 64];
+};
+int atomic_file_begin(struct atomic_file *af, int dirfd, const char *name,
+		      const struct atomic_file_opts *o);
+int atomic_file_commit(struct atomic_file *af, int *keep_fd);
+void atomic_file_abort(struct atomic_file *af); /* accepts a finished one */
+
 #endif

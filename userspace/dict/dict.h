@@ -66,6 +66,7 @@ int dict_rollback(struct dict_writer *w);
 /* --- reader --------------------------------------------------------------- */
 struct dict_read_stats {
 	uint64_t discarded; /* versions dropped as torn, corrupt or out of bounds */
+	uint64_t keys;      /* entries in the result */
 	uint64_t bytes;     /* value bytes in the result */
 };
 
@@ -79,5 +80,69 @@ struct fg_snapshot *dict_read_fd(int fd, uint64_t limit, struct dict_read_stats 
 
 /* The same over bytes already in memory (the fuzzer's entry point). */
 struct fg_snapshot *dict_read_mem(const void *buf, size_t len, struct dict_read_stats *st);
+
+/*
+ * Scanning without building a snapshot: every valid entry goes to a sink,
+ * in slot order, with the same checks as dict_read_fd. What the scan holds
+ * is bounded whatever the dictionary's size: one value of at most
+ * value_max bytes (longer ones are checked in pieces and handed over
+ * unread, for the sink to read with dict_entry_read).
+ */
+struct dict_entry {
+	const char *key; /* not NUL-terminated */
+	size_t klen;
+	uint64_t len;
+	const void *val; /* all len bytes, or NULL when len > value_max */
+	const void *src_; /* private: where dict_entry_read finds the bytes */
+	uint64_t off_;
+};
+
+/* Who the dictionary belonged to: its app, and who died if an image says so. */
+struct dict_who {
+	char app[65];
+	int known; /* pid, uid and time_ms were written by whoever made the image */
+	int32_t pid;
+	uint32_t uid;
+	int64_t time_ms;
+};
+
+struct dict_scan {
+	uint64_t limit;   /* refuse a dictionary larger than this (0: no limit) */
+	uint64_t budget;  /* arena bytes read at most (0: the arena's size) */
+	size_t value_max; /* see above; nonzero only for a sealed image (-EINVAL otherwise) */
+	/* 0: taken; > 0: refused (counted as discarded); < 0: stops the scan with that error. */
+	int (*entry)(void *arg, const struct dict_entry *e);
+	void *arg;
+	struct dict_who *who; /* filled in when not NULL */
+};
+
+int dict_scan_fd(int fd, const struct dict_scan *o, struct dict_read_stats *st);
+int dict_scan_mem(const void *buf, size_t len, const struct dict_scan *o,
+		  struct dict_read_stats *st);
+/* @len bytes from @off of an entry's value (the way to read one whose val is NULL). */
+int dict_entry_read(const struct dict_entry *e, uint64_t off, void *buf, size_t len);
+
+/* --- images: a dead writer's dictionary, made immutable -------------------- */
+
+/*
+ * Writes who died into the dictionary in @fd, then seals it against writes
+ * (F_SEAL_WRITE, F_SEAL_SEAL): from then on nobody can change its bytes, so
+ * what a reader validated is what a rescue reads. -EBUSY while a writable
+ * shared mapping is left (a process still maps it, or the dead writer's
+ * memory is not torn down yet); -EPERM when the seals cannot be extended.
+ */
+int dict_image_seal(int fd, int32_t pid, uint32_t uid, int64_t time_ms);
+/*
+ * A sealed copy of @fd's data (holes stay holes) with who died written in:
+ * the image when @fd cannot be sealed. At most @max_copy bytes of data are
+ * copied (-EFBIG beyond). Returns the new memfd (O_CLOEXEC) or -errno.
+ */
+int dict_image_copy(int fd, int32_t pid, uint32_t uid, int64_t time_ms, uint64_t max_copy);
+/* 1 when @fd is sealed against every change. */
+int dict_image_sealed(int fd);
+/* The memory @fd's pages take (holes are free), or -errno. */
+int64_t dict_fd_allocated(int fd);
+/* 1 when @p (at least 8 bytes) starts a dictionary. */
+int dict_magic(const void *p);
 
 #endif

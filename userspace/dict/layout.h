@@ -7,6 +7,8 @@
  *   256   header, copy B
  *   512   commit words (two copies)           struct dict_commit[2]
  *   576   writer statistics (informational)   struct dict_stats
+ *   1024  who died (written by the reader    struct dict_meta
+ *         that sealed the image; crc-protected)
  *   4096  slot table: slot_count x 256 bytes  struct dict_slot[]
  *   ...   value arena (64-byte units)
  *
@@ -27,6 +29,7 @@
 #define DICT_HDR_COPY_OFF(i) ((i) * 256u)
 #define DICT_COMMIT_OFF 512u
 #define DICT_STATS_OFF 576u
+#define DICT_META_OFF 1024u
 #define DICT_SLOT_OFF 4096u
 
 #define DICT_KEY_INLINE 40u
@@ -69,6 +72,23 @@ struct dict_stats {
 
 #define DICT_CLOSED_MAGIC 0x4445534f4c43ull /* "CLOSED" */
 
+/*
+ * Who died and when: written by the collector (or a guardian) after the
+ * writer's death, just before it seals the memfd against writes, so that a
+ * rescue reading the image knows what a .fgsnap file would tell it. A writer
+ * never touches it; an honest reader trusts it only when its crc holds.
+ */
+struct dict_meta {
+	uint64_t magic; /* DICT_META_MAGIC */
+	int32_t pid;
+	uint32_t uid;
+	int64_t time_ms;
+	uint32_t reserved;
+	uint32_t crc; /* crc32c of everything before it */
+};
+
+#define DICT_META_MAGIC 0x3141544d44474621ull /* "!FGDMTA1" */
+
 struct dict_version {
 	_Atomic uint64_t gen; /* 0: invalid */
 	uint64_t txn;         /* 0: not written in a transaction */
@@ -91,6 +111,9 @@ struct dict_slot {
 _Static_assert(sizeof(struct dict_header) <= 256, "header copy fits its room");
 _Static_assert(sizeof(struct dict_version) == 96, "version size");
 _Static_assert(sizeof(struct dict_slot) == 256, "slot size");
+_Static_assert(DICT_STATS_OFF + sizeof(struct dict_stats) <= DICT_META_OFF &&
+		       DICT_META_OFF + sizeof(struct dict_meta) <= DICT_SLOT_OFF,
+	       "the meta block sits between the statistics and the slot table");
 
 /* What a version's crc covers besides the value bytes. */
 struct dict_version_tag {

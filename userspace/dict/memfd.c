@@ -80,8 +80,12 @@ int dict_memfd_create(const char *app, uint64_t max_bytes)
 	err = format(fd, app, max_bytes);
 	if (err)
 		goto err_close;
-	/* Fixed size: no SIGBUS for the writer, no surprise for the reader. */
-	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+	/*
+	 * Fixed size: no SIGBUS for the writer, no surprise for the reader.
+	 * Not F_SEAL_SEAL: after the writer's death the collector adds
+	 * F_SEAL_WRITE and hands these very bytes to the rescue (dict/image.c).
+	 */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
 		err = -errno;
 		goto err_close;
 	}

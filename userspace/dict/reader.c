@@ -10,6 +10,7 @@
  * dropped.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -133,19 +134,35 @@ static int read_layout(const struct source *src, struct layout *l)
 struct reader {
 	const struct source *src;
 	const struct layout *l;
-	struct fg_snapshot *snap;
+	const struct dict_scan *o;
 	struct dict_read_stats *st;
-	uint64_t budget; /* value bytes we are still willing to copy */
-	uint8_t *buf;    /* scratch for one value */
+	uint64_t budget; /* arena bytes we are still willing to read */
+	uint8_t *buf;    /* scratch for one value (or one piece of a long one) */
 	uint64_t buf_cap;
+	int err;         /* the sink's, which stops the scan */
 };
+
+/* A long value is checked in pieces of this size (and never held whole). */
+#define PIECE (1u << 20)
+
+/* Whether [off, off + len) lies in the arena and the budget allows reading it (then spent). */
+static int arena_take(struct reader *r, uint64_t off, uint64_t len)
+{
+	const struct layout *l = r->l;
+
+	if (off > l->arena_size || len > l->arena_size - off || len > r->budget)
+		return 0;
+	/* Spent whether the bytes pass or not: damage must not buy unbounded reads. */
+	r->budget -= len;
+	return 1;
+}
 
 /* Reads @len bytes at arena offset @off into the scratch buffer. */
 static const uint8_t *arena_read(struct reader *r, uint64_t off, uint64_t len)
 {
 	const struct layout *l = r->l;
 
-	if (off > l->arena_size || len > l->arena_size - off || len > r->budget)
+	if (!arena_take(r, off, len))
 		return NULL;
 	if (len > r->buf_cap) {
 		uint8_t *n = realloc(r->buf, len);
@@ -160,7 +177,40 @@ static const uint8_t *arena_read(struct reader *r, uint64_t off, uint64_t len)
 	return r->buf;
 }
 
-/* The bytes of version @v if it is intact and visible; NULL otherwise. */
+static const uint8_t unheld; /* version_bytes' answer for a long value checked in pieces */
+
+/* CRC32C of the arena bytes [off, off + len), read a piece at a time; 0 when they cannot be read. */
+static int arena_crc(struct reader *r, uint64_t off, uint64_t len, uint32_t *crc)
+{
+	const struct layout *l = r->l;
+
+	if (!arena_take(r, off, len))
+		return 0;
+	if (r->buf_cap < PIECE) {
+		uint8_t *n = realloc(r->buf, PIECE);
+
+		if (!n)
+			return 0;
+		r->buf = n;
+		r->buf_cap = PIECE;
+	}
+	while (len) {
+		uint64_t n = len < PIECE ? len : PIECE;
+
+		if (src_read(r->src, l->arena_off + off, r->buf, n))
+			return 0;
+		*crc = crc32c(*crc, r->buf, n);
+		off += n;
+		len -= n;
+	}
+	return 1;
+}
+
+/*
+ * The bytes of version @v if it is intact and visible; NULL otherwise. A
+ * value longer than the scan's value_max is checked in pieces and not held:
+ * the answer is then &unheld.
+ */
 static const uint8_t *version_bytes(struct reader *r, const struct dict_slot *s,
 				    const struct dict_version *v, int *tombstone)
 {
@@ -176,10 +226,37 @@ static const uint8_t *version_bytes(struct reader *r, const struct dict_slot *s,
 		*tombstone = 1;
 		return crc == v->crc ? &none : NULL;
 	}
+	if (v->len > DICT_VAL_INLINE && r->o->value_max && v->len > r->o->value_max)
+		return arena_crc(r, v->off, v->len, &crc) && crc == v->crc ? &unheld : NULL;
 	p = v->len <= DICT_VAL_INLINE ? v->inl : arena_read(r, v->off, v->len);
 	if (!p || crc32c(crc, p, v->len) != v->crc)
 		return NULL;
 	return p;
+}
+
+/* Hands one valid entry to the sink. */
+static int emit(struct reader *r, const char *key, size_t klen, const struct dict_version *v,
+		const uint8_t *val)
+{
+	struct dict_entry e = {
+		.key = key,
+		.klen = klen,
+		.len = v->len,
+		.val = val == &unheld ? NULL : val,
+		.src_ = r->src,
+		.off_ = r->l->arena_off + v->off,
+	};
+	int err = r->o->entry ? r->o->entry(r->o->arg, &e) : 0;
+
+	if (err > 0)
+		return 0; /* the sink refused this entry: it counts as discarded */
+	if (err < 0) {
+		r->err = err;
+		return 0;
+	}
+	r->st->keys++;
+	r->st->bytes += v->len;
+	return 1;
 }
 
 static int visible(const struct reader *r, const struct dict_version *v)
@@ -255,18 +332,8 @@ static void read_slot(struct reader *r, const struct dict_slot *s)
 		}
 		if (tomb)
 			return;
-		if (snapshot_add(r->snap, key, s->key_len, val, order[i]->len) == 0) {
-			/*
-			 * Only arena values passed the budget check in arena_read;
-			 * taking an inline value's length off an exhausted budget
-			 * would wrap it around and lift the cap.
-			 */
-			if (order[i]->len > DICT_VAL_INLINE)
-				r->budget -= order[i]->len;
-			r->st->bytes += order[i]->len;
-		} else {
+		if (!emit(r, key, s->key_len, order[i], val) && !r->err)
 			r->st->discarded++;
-		}
 		return;
 	}
 	return;
@@ -275,42 +342,51 @@ discard:
 	r->st->discarded++;
 }
 
-static struct fg_snapshot *read_source(const struct source *src, uint64_t limit,
-				       struct dict_read_stats *st)
+static void read_who(const struct source *src, const struct layout *l, struct dict_who *who)
+{
+	struct dict_meta m;
+
+	memset(who, 0, sizeof(*who));
+	memcpy(who->app, l->app, sizeof(who->app));
+	if (src_read(src, DICT_META_OFF, &m, sizeof(m)) || m.magic != DICT_META_MAGIC ||
+	    crc32c(0, &m, offsetof(struct dict_meta, crc)) != m.crc)
+		return;
+	who->known = 1;
+	who->pid = m.pid;
+	who->uid = m.uid;
+	who->time_ms = m.time_ms;
+}
+
+static int scan_source(const struct source *src, const struct dict_scan *o,
+		       struct dict_read_stats *st)
 {
 	struct dict_read_stats dummy;
 	struct dict_slot *chunk = NULL;
 	struct reader r = { 0 };
 	struct layout l;
 	uint32_t i, n, j;
-	size_t count;
 	int err;
 
 	if (!st)
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
-	if (limit && src->size > limit) {
-		errno = EFBIG;
-		return NULL;
-	}
+	if (o->limit && src->size > o->limit)
+		return -EFBIG;
 	err = read_layout(src, &l);
-	if (err) {
-		errno = -err;
-		return NULL;
-	}
+	if (err)
+		return err;
+	if (o->who)
+		read_who(src, &l, o->who);
 	r.src = src;
 	r.l = &l;
+	r.o = o;
 	r.st = st;
 	/* Honest values cannot add up to more than the arena holds. */
-	r.budget = l.arena_size;
-	r.snap = snapshot_new();
+	r.budget = o->budget && o->budget < l.arena_size ? o->budget : l.arena_size;
 	chunk = malloc(CHUNK_SLOTS * sizeof(*chunk));
-	if (!r.snap || !chunk) {
-		err = -ENOMEM;
-		goto err_free;
-	}
-	memcpy(r.snap->app, l.app, sizeof(r.snap->app));
-	for (i = 0; i < l.slot_count; i += n) {
+	if (!chunk)
+		return -ENOMEM;
+	for (i = 0; i < l.slot_count && !r.err; i += n) {
 		uint64_t off = l.slot_off + (uint64_t)i * sizeof(*chunk);
 		uint64_t data = src_next_data(src, off);
 
@@ -329,25 +405,84 @@ static struct fg_snapshot *read_source(const struct source *src, uint64_t limit,
 		}
 		err = src_read(src, off, chunk, (uint64_t)n * sizeof(*chunk));
 		if (err)
-			goto err_free;
-		for (j = 0; j < n; j++)
+			break;
+		for (j = 0; j < n && !r.err; j++)
 			read_slot(&r, &chunk[j]);
 	}
 	free(chunk);
 	free(r.buf);
-	count = r.snap->count;
-	snapshot_finish(r.snap);
-	/* Two slots bound to one key: one of them is damage; the result has one. */
-	st->discarded += count - r.snap->count;
-	st->bytes = r.snap->bytes;
-	return r.snap;
+	return err ? err : r.err;
+}
 
-err_free:
-	free(chunk);
-	free(r.buf);
-	fg_snapshot_close(r.snap);
-	errno = -err;
-	return NULL;
+int dict_scan_fd(int fd, const struct dict_scan *o, struct dict_read_stats *st)
+{
+	struct source src = { .fd = fd };
+	struct stat sb;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	/* Long values are read twice (checked, then handed over): only an image holds still. */
+	if (o->value_max && !dict_image_sealed(fd))
+		return -EINVAL;
+	src.size = (uint64_t)sb.st_size;
+	return scan_source(&src, o, st);
+}
+
+int dict_scan_mem(const void *buf, size_t len, const struct dict_scan *o,
+		  struct dict_read_stats *st)
+{
+	struct source src = { .fd = -1, .mem = buf, .size = len };
+
+	return scan_source(&src, o, st);
+}
+
+int dict_entry_read(const struct dict_entry *e, uint64_t off, void *buf, size_t len)
+{
+	if (off > e->len || len > e->len - off)
+		return -ERANGE;
+	return src_read(e->src_, e->off_ + off, buf, len);
+}
+
+/* The sink that builds a struct fg_snapshot (every value is held: value_max 0). */
+static int add_entry(void *arg, const struct dict_entry *e)
+{
+	return snapshot_add(arg, e->key, e->klen, e->val, (size_t)e->len) ? 1 : 0;
+}
+
+static struct fg_snapshot *read_source(const struct source *src, uint64_t limit,
+				       struct dict_read_stats *st)
+{
+	struct dict_read_stats dummy;
+	struct fg_snapshot *snap = snapshot_new();
+	struct dict_who who;
+	struct dict_scan o = {
+		.limit = limit, .entry = add_entry, .arg = snap, .who = &who,
+	};
+	size_t count;
+	int err;
+
+	if (!st)
+		st = &dummy;
+	if (!snap) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	err = scan_source(src, &o, st);
+	if (err) {
+		fg_snapshot_close(snap);
+		errno = -err;
+		return NULL;
+	}
+	memcpy(snap->app, who.app, sizeof(snap->app));
+	if (who.known)
+		snapshot_set_meta(snap, NULL, who.pid, who.uid, who.time_ms);
+	count = snap->count;
+	snapshot_finish(snap);
+	/* Two slots bound to one key: one of them is damage; the result has one. */
+	st->discarded += count - snap->count;
+	st->keys = snap->count;
+	st->bytes = snap->bytes;
+	return snap;
 }
 
 struct fg_snapshot *dict_read_fd(int fd, uint64_t limit, struct dict_read_stats *st)

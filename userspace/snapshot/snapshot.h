@@ -39,6 +39,22 @@ void snapshot_set_meta(struct fg_snapshot *s, const char *app, int32_t pid, uint
 		       int64_t time_ms);
 const struct snap_entry *snapshot_find(const struct fg_snapshot *s, const char *key);
 
+/*
+ * A .fgsnap written as its entries come, to @fd (empty, at offset 0; the
+ * header is written last with pwrite) or, with @fd -1, into memory. Exactly
+ * @count entries must follow: each is _entry, then its value's bytes in
+ * any number of _bytes calls. Holds about 3 MiB whatever the size. The
+ * first error sticks and is returned by every later call.
+ */
+struct snapshot_stream;
+int snapshot_stream_new(struct snapshot_stream **out, int fd, const char *app, int32_t pid,
+			uint32_t uid, int64_t time_ms, uint64_t count);
+int snapshot_stream_entry(struct snapshot_stream *w, const char *key, size_t klen, uint64_t len);
+int snapshot_stream_bytes(struct snapshot_stream *w, const void *p, size_t n);
+/* The header; the file's length into *@file_len (may be NULL). -EPROTO: entries missing. */
+int snapshot_stream_finish(struct snapshot_stream *w, uint64_t *file_len);
+void snapshot_stream_free(struct snapshot_stream *w); /* accepts NULL */
+
 /* Encodes @s as .fgsnap bytes (malloc'd into *buf). */
 int snapshot_encode(const struct fg_snapshot *s, void **buf, size_t *len);
 /* Decodes untrusted .fgsnap bytes: an error (errno set), never a crash. */
