@@ -1193,6 +1193,22 @@ bool jint(json_object *o, const char *key, long long *val)
 	return true;
 }
 
+bool jms(json_object *o, const char *key, double *val)
+{
+	const char *text, *dot;
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_double))
+		return false;
+	/* SPEC §8.6: milliseconds with three decimals, as written. */
+	text = json_object_get_string(v);
+	dot = text ? strchr(text, '.') : NULL;
+	if (!dot || strlen(dot + 1) != 3 || strspn(dot + 1, "0123456789") != 3)
+		return false;
+	*val = json_object_get_double(v);
+	return true;
+}
+
 long long jint_or(json_object *o, const char *key, long long dflt)
 {
 	long long v;

@@ -218,6 +218,8 @@ json_object *fx_query_as(struct fx *fx, uid_t uid, gid_t gid, const char *query)
 /* Absent and null both give NULL / false. */
 const char *jstr(json_object *o, const char *key);
 bool jint(json_object *o, const char *key, long long *v);
+/* A duration in ms with three decimals (SPEC §8.6) into *@val. */
+bool jms(json_object *o, const char *key, double *val);
 long long jint_or(json_object *o, const char *key, long long dflt);
 bool jis_null(json_object *o, const char *key); /* present and null */
 

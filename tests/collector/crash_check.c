@@ -103,8 +103,17 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 	static const char *const fg_vars[] = {
 		"FAULTGUARD_SNAPSHOT", "FAULTGUARD_ID",	    "FAULTGUARD_APP",
 		"FAULTGUARD_PID",      "FAULTGUARD_UID",    "FAULTGUARD_CAUSE",
-		"FAULTGUARD_SIGNAL",   "FAULTGUARD_EXIT_CODE",
+		"FAULTGUARD_SIGNAL",   "FAULTGUARD_EXIT_CODE", "FAULTGUARD_SNAPSHOT_STORED",
 	};
+	/*
+	 * Where the snapshot was as the rescue started: on disk (its file), or
+	 * in memory (fd 3) — a big dictionary whose file was still being
+	 * written (the record then says "disk"), or one the disk refused.
+	 */
+	const char *stored = jstr(env, "FAULTGUARD_SNAPSHOT_STORED");
+	bool in_memory = stored && !strcmp(stored, "memory");
+	char fd_path[64];
+	size_t nfds = in_memory ? 4 : 3;
 	char pid[16], uid[16], sig[16], code[16];
 	long long signal = -1, exit_code = -1, entries = -1;
 	bool ok = true;
@@ -124,7 +133,14 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 		snprintf(code, sizeof(code), "%lld", exit_code);
 	else
 		code[0] = '\0';
-	ok &= CHECK_STR(env, "FAULTGUARD_SNAPSHOT", jstr(snapshot, "path") ?: "(no path)");
+	/* On disk: its path. Held in memory: fd 3, by a path through the command's own pid. */
+	snprintf(fd_path, sizeof(fd_path), "/proc/%lld/fd/3", jint_or(report, "pid", -1));
+	ok &= ASSERT_TRUE(stored && (in_memory || !strcmp(stored, "disk")),
+			  "FAULTGUARD_SNAPSHOT_STORED is disk or memory");
+	if (!in_memory)
+		ok &= CHECK_STR(snapshot, "stored", "disk");
+	ok &= CHECK_STR(env, "FAULTGUARD_SNAPSHOT",
+			in_memory ? fd_path : jstr(snapshot, "path") ?: "(no path)");
 	ok &= CHECK_STR(env, "FAULTGUARD_ID", jstr(crash, "id") ?: "(no id)");
 	ok &= CHECK_STR(env, "FAULTGUARD_APP", a->app);
 	ok &= CHECK_STR(env, "FAULTGUARD_PID", pid);
@@ -157,14 +173,20 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 	ok &= check_groups(field(report, "groups"), a);
 	ok &= CHECK_STR(report, "stdin", "/dev/null");
 	/* Nothing of the collector's (sockets, memfds, the BPF maps) reaches the command. */
-	ok &= ASSERT_TRUE(fds && json_object_array_length(fds) == 3, "the rescue has only fds 0-2");
-	if (fds && json_object_array_length(fds) != 3)
+	ok &= ASSERT_TRUE(fds && json_object_array_length(fds) == nfds,
+			  "the rescue has only fds 0-2 (and 3, its snapshot, when held in memory)");
+	if (fds && json_object_array_length(fds) != nfds)
 		fprintf(stderr, "  fds: %s\n", json_object_to_json_string(fds));
 	ok &= ASSERT_TRUE(json_object_get_boolean(field(report, "session_leader")),
 			  "the rescue leads its own session");
 	ok &= ASSERT_TRUE(json_object_get_boolean(field(report, "snapshot_readable")),
 			  "the rescue, as the app's user, can open its snapshot");
 	ok &= CHECK_INT(report, "snapshot_keys", APP_NENTRIES);
+	ok &= CHECK_STR(report, "snapshot_exact", "");
+	/* A program it starts that closed its fds opens the same path all the same. */
+	ok &= CHECK_INT(report, "child_snapshot_keys", APP_NENTRIES);
+	if (in_memory)
+		ok &= CHECK_STR(report, "snapshot_write", "refused");
 	ok &= check_argv(field(report, "argv"), r->argv, "the rescue got its argv");
 	return ok;
 }
@@ -284,8 +306,8 @@ bool fx_check_crash(struct fx *fx, struct fx_app *a, const struct fx_crash *x,
 	if (!snap || !CHECK_STR(snap, "app", a->app) || !CHECK_INT(snap, "pid", a->pid) ||
 	    !CHECK_INT(snap, "keys", APP_NENTRIES) ||
 	    !CHECK_INT(snap, "bytes", (long long)fx_expected_bytes(a)) ||
-	    !CHECK_INT(snap, "discarded", 0) || !ASSERT_TRUE(jint(snap, "ms", &(long long){ 0 }),
-							     "snapshot ms"))
+	    !CHECK_INT(snap, "discarded", 0) || !ASSERT_TRUE(jms(snap, "ms", &(double){ 0 }),
+							     "snapshot ms, three decimals"))
 		goto out;
 	if (!check_snapshot_file(fx, a, snap, id))
 		goto out;
@@ -299,8 +321,9 @@ bool fx_check_crash(struct fx *fx, struct fx_app *a, const struct fx_crash *x,
 		goto out;
 	if (!strcmp(status, "ok") &&
 	    (!CHECK_INT(resc, "exit_code", 0) || !CHECK_NULL(resc, "signal") ||
-	     !ASSERT_TRUE(jint(resc, "ms", &(long long){ 0 }), "rescue ms") ||
-	     !ASSERT_TRUE(jint(resc, "latency_ms", &(long long){ 0 }), "rescue latency_ms") ||
+	     !ASSERT_TRUE(jms(resc, "ms", &(double){ 0 }), "rescue ms, three decimals") ||
+	     !ASSERT_TRUE(jms(resc, "latency_ms", &(double){ 0 }),
+			  "rescue latency_ms, three decimals") ||
 	     !ASSERT_TRUE(jstr(resc, "output") != NULL, "rescue output")))
 		goto out;
 	ok = true;

@@ -110,7 +110,8 @@ static bool gone(pid_t pid)
  */
 TEST(rescue_timeout_kills_its_session)
 {
-	long long deadline, ms, sleeper = 0, pid = 0;
+	long long deadline, sleeper = 0, pid = 0;
+	double ms;
 	json_object *rec = NULL, *rep = NULL;
 	char id[CRASH_ID_LEN];
 	bool ended = false;
@@ -126,7 +127,7 @@ TEST(rescue_timeout_kills_its_session)
 	ended = true;
 	rec = rescue_record(&fx, id);
 	if (!rec || !CHECK_NULL(rec, "exit_code") || !CHECK_INT(rec, "signal", SIGKILL) ||
-	    !ASSERT_TRUE(jint(rec, "ms", &ms), "ms"))
+	    !ASSERT_TRUE(jms(rec, "ms", &ms), "ms"))
 		goto out;
 	/* Not a timing check: the limit may not cut a command short before it is up. */
 	if (!ASSERT_GE(ms, 1000, "the command ran at least its time limit"))

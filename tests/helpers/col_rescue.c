@@ -11,8 +11,13 @@
  * set twice), uid/euid/suid, gid/egid/sgid, groups, stdin (where fd 0
  * points), fds (the open descriptors), cwd, session_leader,
  * snapshot_readable and snapshot_keys (whether this user can open
- * $FAULTGUARD_SNAPSHOT), and sleeper (the pid of a grandchild left
- * sleeping in the command's session, with --sleeper).
+ * $FAULTGUARD_SNAPSHOT), snapshot_exact ("" when it holds exactly what
+ * tests/helpers/app_data.h wrote for the app of $FAULTGUARD_PID, else why
+ * not), child_snapshot_keys (what a child that closed every fd above 2
+ * reads there), snapshot_write ("refused" when writing to it fails, as it
+ * must for a copy held in memory; "allowed" otherwise), and sleeper (the
+ * pid of a grandchild left sleeping in the command's session, with
+ * --sleeper).
  *
  * Then, in this order: --wait-file waits until F exists, --say prints
  * TEXT on stdout, --err on stderr, --sleep waits forever, --exit N exits N
@@ -26,10 +31,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "faultguard.h"
+#include "helpers/app_data.h"
 
 extern char **environ;
 
@@ -87,6 +94,72 @@ static json_object *link_of(const char *path)
 	return json_object_new_string(buf);
 }
 
+/* What the snapshot holds against what the app wrote: "" when exactly that. */
+static json_object *exactness(const struct fg_snapshot *snap)
+{
+	const char *pid = getenv("FAULTGUARD_PID");
+	const void *mode;
+	char why[256], m[64];
+	size_t len;
+
+	if (!snap || !pid)
+		return json_object_new_string("no snapshot");
+	if (fg_snapshot_get(snap, "mode", &mode, &len) || len >= sizeof(m))
+		return json_object_new_string("no mode entry");
+	memcpy(m, mode, len);
+	m[len] = '\0';
+	if (app_snapshot_diff(snap, m, (pid_t)atoi(pid), why, sizeof(why)))
+		return json_object_new_string(why);
+	return json_object_new_string("");
+}
+
+/* A child that closes every fd above 2, then opens the snapshot by its path: the keys it sees. */
+static json_object *child_view(const char *path)
+{
+	int p[2], status;
+	long long keys = -1;
+	pid_t pid;
+
+	if (!path || pipe(p) < 0)
+		return json_object_new_int64(-1);
+	pid = fork();
+	if (pid == 0) {
+		struct fg_snapshot *s;
+		long long n;
+		int fd;
+
+		for (fd = 3; fd < 1024; fd++)
+			if (fd != p[1])
+				close(fd);
+		s = fg_snapshot_open(path);
+		n = s ? (long long)fg_snapshot_count(s) : -1;
+		(void)!write(p[1], &n, sizeof(n));
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &keys, sizeof(keys)) != sizeof(keys))
+		keys = -1;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	return json_object_new_int64(keys);
+}
+
+/* Whether this user can change the snapshot's bytes (a held copy is sealed: never). */
+static json_object *write_attempt(const char *path)
+{
+	int fd = path ? open(path, O_RDWR | O_CLOEXEC) : -1;
+	ssize_t n = -1;
+
+	if (fd >= 0) {
+		n = pwrite(fd, "x", 1, 0);
+		if (n < 0 && ftruncate(fd, 0) == 0)
+			n = 0;
+		close(fd);
+	}
+	return json_object_new_string(n < 0 ? "refused" : "allowed");
+}
+
 static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fds)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
@@ -126,6 +199,12 @@ static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fd
 	json_object_object_add(o, "snapshot_readable", json_object_new_boolean(snap != NULL));
 	json_object_object_add(o, "snapshot_keys",
 			       json_object_new_int64(snap ? (int64_t)fg_snapshot_count(snap) : -1));
+	json_object_object_add(o, "snapshot_exact", exactness(snap));
+	json_object_object_add(o, "child_snapshot_keys", child_view(snap_path));
+	/* Only a copy in memory is tried: writing a file on disk would spoil it for the test. */
+	if (getenv("FAULTGUARD_SNAPSHOT_STORED") &&
+	    !strcmp(getenv("FAULTGUARD_SNAPSHOT_STORED"), "memory"))
+		json_object_object_add(o, "snapshot_write", write_attempt(snap_path));
 	if (sleeper > 0)
 		json_object_object_add(o, "sleeper", json_object_new_int(sleeper));
 	fg_snapshot_close(snap);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auditlog/audit.h"
@@ -10,12 +12,26 @@
 #include "common/timefmt.h"
 
 #define AUDIT_STR_MAX 4096
+/* Records the log could not take, kept for it in order: at most this many bytes. */
+#define PENDING_MAX (64u << 20)
+
+/* A line the log could not take yet. */
+struct pending {
+	struct pending *next;
+	size_t len;
+	char line[];
+};
 
 struct audit {
 	int fd;
 	int owned;
+	char path[4096];
 	audit_observer_fn observer;
 	void *observer_arg;
+	struct pending *head, *tail;
+	size_t pending_bytes;
+	uint64_t npending, write_errors, lost;
+	int failing; /* the last write failed: said once until one succeeds */
 };
 
 /* The fd for @path ("-" is stdout, not ours to close); sets *owned. */
@@ -47,6 +63,7 @@ int audit_open(struct audit **out, const char *path)
 		free(a);
 		return err;
 	}
+	snprintf(a->path, sizeof(a->path), "%s", path);
 	*out = a;
 	return 0;
 }
@@ -61,6 +78,9 @@ int audit_reopen(struct audit *a, const char *path)
 		close(a->fd);
 	a->fd = fd;
 	a->owned = owned;
+	snprintf(a->path, sizeof(a->path), "%s", path);
+	/* A new file may take what the old one could not. */
+	audit_retry(a);
 	return 0;
 }
 
@@ -74,9 +94,99 @@ void audit_close(struct audit *a)
 {
 	if (!a)
 		return;
+	audit_retry(a);
+	if (a->npending + a->lost)
+		fprintf(stderr, "faultguardd: %llu audit record%s could not be written to %s and "
+				"%s lost (each was printed on stderr as it came)\n",
+			(unsigned long long)(a->npending + a->lost),
+			a->npending + a->lost == 1 ? "" : "s", a->path,
+			a->npending + a->lost == 1 ? "is" : "are");
+	while (a->head) {
+		struct pending *p = a->head;
+
+		a->head = p->next;
+		free(p);
+	}
 	if (a->owned)
 		close(a->fd);
 	free(a);
+}
+
+/*
+ * One write of the whole line (O_APPEND keeps concurrent lines whole). A
+ * short write (the disk filled up mid-line) is cut off again, so the log
+ * never holds half a line: 0, or -errno with the log as it was.
+ */
+static int write_line(struct audit *a, const char *line, size_t len)
+{
+	struct stat st;
+	ssize_t w;
+
+	do
+		w = write(a->fd, line, len);
+	while (w < 0 && errno == EINTR);
+	if (w >= 0 && (size_t)w == len)
+		return 0;
+	if (w > 0 && fstat(a->fd, &st) == 0 && st.st_size >= w)
+		(void)!ftruncate(a->fd, st.st_size - w);
+	a->write_errors++;
+	return w < 0 ? -errno : -ENOSPC;
+}
+
+static void keep(struct audit *a, const char *line, size_t len)
+{
+	struct pending *p;
+
+	if (a->pending_bytes + len > PENDING_MAX || !(p = malloc(sizeof(*p) + len))) {
+		a->lost++;
+		return;
+	}
+	p->next = NULL;
+	p->len = len;
+	memcpy(p->line, line, len);
+	if (a->tail)
+		a->tail->next = p;
+	else
+		a->head = p;
+	a->tail = p;
+	a->pending_bytes += len;
+	a->npending++;
+}
+
+int audit_retry(struct audit *a)
+{
+	int err = 0;
+
+	while (a->head) {
+		struct pending *p = a->head;
+
+		err = write_line(a, p->line, p->len);
+		if (err)
+			break;
+		a->head = p->next;
+		if (!a->head)
+			a->tail = NULL;
+		a->pending_bytes -= p->len;
+		a->npending--;
+		free(p);
+	}
+	if (!err && a->failing) {
+		a->failing = 0;
+		fprintf(stderr, "faultguardd: the audit log %s takes records again; every record "
+				"kept meanwhile is written, in order\n",
+			a->path);
+	}
+	return err;
+}
+
+uint64_t audit_pending(const struct audit *a)
+{
+	return a ? a->npending : 0;
+}
+
+uint64_t audit_write_errors(const struct audit *a)
+{
+	return a ? a->write_errors : 0;
 }
 
 json_object *audit_record(const char *event)
@@ -97,7 +207,6 @@ int audit_emit(struct audit *a, json_object *rec)
 	size_t len = strlen(s);
 	char *line = malloc(len + 1);
 	int err = 0;
-	ssize_t w;
 
 	if (!line) {
 		json_object_put(rec);
@@ -105,14 +214,20 @@ int audit_emit(struct audit *a, json_object *rec)
 	}
 	memcpy(line, s, len);
 	line[len] = '\n';
-	/* One write of the whole line: O_APPEND keeps concurrent lines whole. */
-	do
-		w = write(a->fd, line, len + 1);
-	while (w < 0 && errno == EINTR);
-	if (w < 0)
-		err = -errno;
-	else if ((size_t)w != len + 1)
-		err = -EIO;
+	/* Behind records kept for a log that refused them, never before. */
+	if (!a->head || !audit_retry(a))
+		err = write_line(a, line, len + 1);
+	else
+		err = -EAGAIN;
+	if (err) {
+		if (!a->failing && err != -EAGAIN)
+			fprintf(stderr, "faultguardd: cannot write the audit log %s: %s; its records "
+					"go to stderr and are kept until it takes them\n",
+				a->path, strerror(-err));
+		a->failing = 1;
+		fprintf(stderr, "faultguardd: audit: %.*s\n", (int)len, line);
+		keep(a, line, len + 1);
+	}
 	if (a->observer)
 		a->observer(rec, line, len, a->observer_arg);
 	free(line);

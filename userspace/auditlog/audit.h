@@ -9,6 +9,7 @@
 #define FG_AUDITLOG_AUDIT_H
 
 #include <json-c/json.h>
+#include <stdint.h>
 
 struct audit;
 
@@ -29,6 +30,16 @@ int audit_reopen(struct audit *a, const char *path);
  */
 typedef void (*audit_observer_fn)(json_object *rec, const char *line, size_t len, void *arg);
 void audit_set_observer(struct audit *a, audit_observer_fn fn, void *arg);
+
+/*
+ * When the log cannot be written (a full or read-only disk, an I/O error),
+ * a record goes to stderr (and to the observer, e.g. syslog, as always) and
+ * is kept, in order, for the log: audit_retry writes what is kept, and
+ * every later record waits behind it. audit_close says how many are lost.
+ */
+int audit_retry(struct audit *a);          /* 0 once nothing is kept, else -errno */
+uint64_t audit_pending(const struct audit *a); /* records kept for the log */
+uint64_t audit_write_errors(const struct audit *a); /* writes the log refused */
 
 /* A new record with ts and event set; add fields, then audit_emit(). */
 json_object *audit_record(const char *event);

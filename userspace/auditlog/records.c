@@ -41,26 +41,38 @@ json_object *record_crash(const struct crash_facts *f)
 	return rec;
 }
 
-json_object *record_snapshot(const char *id, const char *app, pid_t pid, const char *path,
-			     const struct fg_snapshot *s, uint64_t discarded, int64_t ms, int err)
+json_object *record_ms(int64_t us)
+{
+	char text[32];
+
+	if (us < 0)
+		return NULL;
+	snprintf(text, sizeof(text), "%lld.%03lld", (long long)(us / 1000), (long long)(us % 1000));
+	return json_object_new_double_s((double)us / 1000.0, text);
+}
+
+static json_object *str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+json_object *record_snapshot(const struct snapshot_facts *f)
 {
 	json_object *rec = audit_record("snapshot");
-	const char *key;
-	size_t i, len, n = s ? fg_snapshot_count(s) : 0;
-	int64_t bytes = 0;
 
-	for (i = 0; i < n && fg_snapshot_entry(s, i, &key, NULL, &len) == 0; i++)
-		bytes += (int64_t)len;
-	json_object_object_add(rec, "id", json_object_new_string(id));
-	json_object_object_add(rec, "app", audit_str(app));
-	json_object_object_add(rec, "pid", json_object_new_int(pid));
-	json_object_object_add(rec, "path", err || !path ? NULL : audit_str(path));
-	json_object_object_add(rec, "keys", json_object_new_int64((int64_t)n));
-	json_object_object_add(rec, "bytes", json_object_new_int64(bytes));
-	json_object_object_add(rec, "discarded", json_object_new_int64((int64_t)discarded));
-	json_object_object_add(rec, "ms", json_object_new_int64(ms));
-	if (err)
-		json_object_object_add(rec, "error", json_object_new_string(strerror(-err)));
+	json_object_object_add(rec, "id", json_object_new_string(f->id));
+	json_object_object_add(rec, "app", audit_str(f->app));
+	json_object_object_add(rec, "pid", json_object_new_int(f->pid));
+	json_object_object_add(rec, "path", f->path ? audit_str(f->path) : NULL);
+	json_object_object_add(rec, "stored", str_or_null(f->stored));
+	json_object_object_add(rec, "keys", json_object_new_int64((int64_t)f->keys));
+	json_object_object_add(rec, "bytes", json_object_new_int64((int64_t)f->bytes));
+	json_object_object_add(rec, "discarded", json_object_new_int64((int64_t)f->discarded));
+	json_object_object_add(rec, "ms", record_ms(f->us));
+	json_object_object_add(rec, "sha256", str_or_null(f->sha256));
+	json_object_object_add(rec, "error", f->error ? audit_str(f->error) : NULL);
+	if (f->late)
+		json_object_object_add(rec, "late", json_object_new_boolean(1));
 	return rec;
 }
 
@@ -75,8 +87,8 @@ json_object *record_rescue(const struct rescue_facts *f)
 	json_object_object_add(rec, "status", json_object_new_string(f->status));
 	json_object_object_add(rec, "exit_code", int_or_null(f->exit_code >= 0, f->exit_code));
 	json_object_object_add(rec, "signal", int_or_null(f->signal > 0, f->signal));
-	json_object_object_add(rec, "ms", int_or_null(f->ms >= 0, f->ms));
-	json_object_object_add(rec, "latency_ms", int_or_null(f->latency_ms >= 0, f->latency_ms));
+	json_object_object_add(rec, "ms", record_ms(f->us));
+	json_object_object_add(rec, "latency_ms", record_ms(f->latency_us));
 	json_object_object_add(rec, "output", f->output ? audit_strn(f->output, f->output_len)
 							  : NULL);
 	return rec;

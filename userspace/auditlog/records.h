@@ -35,15 +35,27 @@ struct rescue_facts {
 	char *const *argv; /* NULL: no command */
 	int exit_code;     /* -1: none */
 	int signal;        /* -1: none */
-	int64_t ms, latency_ms; /* -1: not measured */
+	int64_t us, latency_us; /* microseconds (written as ms with three decimals); -1: null */
 	const char *output; /* NULL: not captured */
 	size_t output_len;
 };
 
+struct snapshot_facts {
+	const char *id, *app;
+	pid_t pid;
+	const char *stored; /* "disk", "memory", or NULL: there is no snapshot */
+	const char *path;   /* on disk; NULL when it is not */
+	uint64_t keys, bytes, discarded;
+	int64_t us;          /* how long it took; -1: null */
+	const char *sha256;  /* of the file's bytes as written or held; NULL or "": null */
+	const char *error;   /* a sentence when the disk (or the dictionary) refused it */
+	int late;            /* a copy held in memory reached the disk later */
+};
+
 json_object *record_crash(const struct crash_facts *f);
-/* @s and @path may be NULL; @err (negative errno) records why there is no file. */
-json_object *record_snapshot(const char *id, const char *app, pid_t pid, const char *path,
-			     const struct fg_snapshot *s, uint64_t discarded, int64_t ms, int err);
+json_object *record_snapshot(const struct snapshot_facts *f);
 json_object *record_rescue(const struct rescue_facts *f);
+/* A duration in microseconds as milliseconds with three decimals (SPEC §8.6); -1: null. */
+json_object *record_ms(int64_t us);
 
 #endif

@@ -87,12 +87,12 @@ void autosave_counts(const struct collector *c, uint64_t *written, uint64_t *err
 	*errors = a ? a->errors : 0;
 }
 
-static struct known **known_slot(struct autosave *a, const struct reg *r)
+static struct known **known_slot(struct autosave *a, pid_t pid, int64_t registered_ms)
 {
-	struct known **pp = &a->known[(uint32_t)r->id.pid % KNOWN_BUCKETS];
+	struct known **pp = &a->known[(uint32_t)pid % KNOWN_BUCKETS];
 
 	for (; *pp; pp = &(*pp)->next)
-		if ((*pp)->pid == r->id.pid && (*pp)->registered_ms == r->registered_ms)
+		if ((*pp)->pid == pid && (*pp)->registered_ms == registered_ms)
 			break;
 	return pp;
 }
@@ -131,7 +131,7 @@ static int checkpoint(struct collector *c, struct reg *r)
 {
 	struct autosave *a = c->ops->autosave;
 	struct dict_read_stats st = { 0 };
-	struct known **slot = known_slot(a, r);
+	struct known **slot = known_slot(a, r->id.pid, r->registered_ms);
 	struct fg_snapshot *snap;
 	char file[32], side[32];
 	int afd, err = 0;
@@ -268,10 +268,11 @@ void autosave_tick(struct collector *c)
 	a->next_step_ms = mono_ms() + STEP_GAP_MS;
 }
 
-void autosave_forget(struct collector *c, const struct reg *r)
+void autosave_forget(struct collector *c, pid_t pid, int64_t registered_ms, uid_t uid,
+		     const char *app)
 {
 	struct autosave *a = c->ops->autosave;
-	struct known **slot = known_slot(a, r), *k = *slot;
+	struct known **slot = known_slot(a, pid, registered_ms), *k = *slot;
 	char uid_name[16], name[32];
 	int tfd, ufd, afd;
 
@@ -283,18 +284,18 @@ void autosave_forget(struct collector *c, const struct reg *r)
 	tfd = openat(c->state_dirfd, "autosave", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tfd < 0)
 		return;
-	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)r->id.uid);
+	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)uid);
 	ufd = openat(tfd, uid_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(tfd);
 	if (ufd < 0)
 		return;
-	afd = openat(ufd, r->app, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	afd = openat(ufd, app, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	close(ufd);
 	if (afd < 0)
 		return;
-	snprintf(name, sizeof(name), "%d.fgsnap", (int)r->id.pid);
+	snprintf(name, sizeof(name), "%d.fgsnap", (int)pid);
 	unlinkat(afd, name, 0);
-	snprintf(name, sizeof(name), "%d.json", (int)r->id.pid);
+	snprintf(name, sizeof(name), "%d.json", (int)pid);
 	unlinkat(afd, name, 0);
 	close(afd);
 }

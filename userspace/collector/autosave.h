@@ -15,6 +15,7 @@
 #define FG_COLLECTOR_AUTOSAVE_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 struct collector;
 struct reg;
@@ -29,8 +30,9 @@ void autosave_tick(struct collector *c);
 int64_t autosave_next(const struct collector *c);
 /* A new interval from a reload: the next pass is one interval from now. */
 void autosave_reschedule(struct collector *c);
-/* Deletes @r's autosave and its sidecar, if any. */
-void autosave_forget(struct collector *c, const struct reg *r);
+/* Deletes the autosave and sidecar of the registration of @pid made at @registered_ms, if any. */
+void autosave_forget(struct collector *c, pid_t pid, int64_t registered_ms, uid_t uid,
+		     const char *app);
 
 /* Checkpoints written and failed since start. */
 void autosave_counts(const struct collector *c, uint64_t *written, uint64_t *errors);

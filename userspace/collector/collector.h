@@ -29,7 +29,9 @@ struct answer;
 struct conn;
 struct ops;
 struct rescue_queue;
-struct syncer;
+struct crash;
+struct held_list;
+struct workers;
 
 struct identity {
 	pid_t pid;
@@ -61,8 +63,11 @@ struct collector {
 	struct loop *loop;
 	struct monitor *mon;
 	struct audit *audit;
+	int64_t audit_retry_ms; /* the next try of records the log refused (mono ms), 0: none */
 	int state_dirfd;
-	struct syncer *syncer; /* fsyncs snapshots off the loop (store.c) */
+	struct workers *workers; /* threads for work off the loop (workers.c) */
+	struct crash *crashes;   /* crashes whose records are not all written (crash.c) */
+	struct held_list *held;  /* snapshots held in memory, not yet on disk (held.c) */
 	/* registry */
 	struct reg **regs;
 	uint32_t reg_buckets;
@@ -145,17 +150,24 @@ const struct identity *server_peer(const struct conn *conn);
 
 /* store.c */
 int store_open(struct collector *c, const char **why);
-/* Waits for every snapshot to be on disk. */
-void store_close(struct collector *c);
 /*
- * Opens STATE_DIR/@top/<uid>/<app>/ for @r's user (created as needed, the
+ * Opens STATE_DIR/@top/<uid>/<app>/ for that user (created as needed, the
  * <uid> and <app> levels owned by the user, mode 0700, never through a
  * symlink). Returns an O_CLOEXEC directory fd or -errno.
  */
+int store_open_dir(struct collector *c, const char *top, uid_t uid, gid_t gid, const char *app);
 int store_open_app_dir(struct collector *c, const char *top, const struct reg *r);
-/* Writes @snap to snapshots/<uid>/<app>/<id>.fgsnap; the path into @path. */
-int store_write_snapshot(struct collector *c, const struct reg *r, const char *id,
-			 const struct fg_snapshot *snap, char *path, size_t path_len);
+/* A snapshot's file name in its directory, and its whole path. */
+void store_snapshot_name(const char *id, char *name, size_t len);
+void store_snapshot_path(const struct collector *c, uid_t uid, const char *app, const char *id,
+			 char *path, size_t len);
+/*
+ * Writes @len bytes as @dirfd/@name, owned by @uid/@gid, mode 0600,
+ * complete and renamed into place but not yet durable: the file is left
+ * open in *@fd for the fsyncs (LANE_SYNC).
+ */
+int store_write_bytes(int dirfd, const char *name, const void *buf, size_t len, uid_t uid,
+		      gid_t gid, int *fd);
 
 /* rescue.c */
 int rescue_init(struct collector *c);
@@ -169,8 +181,11 @@ struct rescue_request {
 	int ngroups;
 	gid_t groups[FG_MAX_GROUPS];
 	char **argv; /* owned by the request */
-	int no_snapshot; /* writing the snapshot failed: nothing to rescue with */
-	char snapshot[4096];
+	int no_snapshot; /* the dictionary could not be read: nothing to rescue with */
+	char snapshot[4096]; /* the file, when the snapshot is on disk */
+	int snap_fd;         /* else the sealed memfd holding it (owned; -1: none) */
+	const char *stored;  /* "disk" or "memory" */
+	struct crash *cr;    /* a reference: its rescue record follows its snapshot record */
 	const char *cause;
 	int signal;
 	int exit_code; /* -1 when killed */

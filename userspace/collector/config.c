@@ -33,6 +33,7 @@ void config_defaults(struct config *c)
 	c->rate_limit_burst = 5;
 	c->rate_limit_interval_s = 10 * 60;
 	c->retention_max_bytes = 1ull << 30;
+	c->spill_max_bytes = 256ull << 20;
 	c->retention_min_free_pct = 10;
 	c->retention_max_age_s = 14 * 86400;
 	strcpy(c->syslog_socket, CONFIG_DEFAULT_SYSLOG_SOCKET);
@@ -228,6 +229,10 @@ static const char *apply(struct config *c, const char *key, const char *v)
 		if (parse_duration(v, 7 * 86400, &n) || n == 0)
 			return "must be a duration from 1s to 7d, such as 600, 10m or 1h";
 		c->rate_limit_interval_s = (unsigned int)n;
+	} else if (!strcmp(key, "spill_max_bytes")) {
+		if (parse_size(v, &n))
+			return "must be a size such as 256M or 2G (0 = hold nothing the disk refused)";
+		c->spill_max_bytes = n;
 	} else if (!strcmp(key, "retention_max_bytes")) {
 		if (parse_size(v, &n))
 			return "must be a size such as 1G or 500M (0 = no limit)";

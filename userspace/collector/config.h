@@ -33,6 +33,8 @@ struct config {
 	uint64_t retention_max_bytes;
 	unsigned int retention_min_free_pct;
 	uint64_t retention_max_age_s;
+	/* Snapshots the disk refused, held in memory until it takes them: at most this much. */
+	uint64_t spill_max_bytes;
 	unsigned int autosave_interval_s; /* 0 = no autosave */
 	int syslog;                       /* copy every audit record to syslog_socket */
 	char syslog_socket[108];

@@ -21,15 +21,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auditlog/records.h"
 #include "collector/collector.h"
+#include "collector/crash.h"
 #include "collector/ops.h"
-#include "common/cause.h"
-#include "common/crash_id.h"
-#include "common/timefmt.h"
 #include "dict/dict.h"
 #include "faultguard.h"
-#include "snapshot/snapshot.h"
 
 static void audit_unregister(struct collector *c, const struct reg *r, const char *reason,
 			     int exit_code)
@@ -110,104 +106,6 @@ int64_t ending_next_deadline(const struct collector *c)
 	return next;
 }
 
-static void audit_crash(struct collector *c, const struct reg *r, const struct fg_event *e,
-			const char *id, const char *cause, int sig, int exit_code)
-{
-	/* The signal seen being sent or delivered is about this death only if it is the fatal one. */
-	int same = sig && (e->flags & FG_EVF_HAVE_SIGNAL) && (int)e->signal == sig;
-	struct crash_facts f = {
-		.id = id,
-		.app = r->app,
-		.cause = cause,
-		.pid = r->id.pid,
-		.uid = r->id.uid,
-		.signal = sig,
-		.exit_code = exit_code,
-		.core_dumped = !!(e->exit_code & 0x80),
-		.have_si_code = same,
-		.si_code = e->si_code,
-		.have_fault = same && (e->flags & FG_EVF_HAVE_FAULT),
-		.fault_addr = e->fault_addr,
-		.have_sender = same && (e->flags & FG_EVF_HAVE_SENDER),
-		.sender_pid = (pid_t)e->sender_pid,
-		.sender_uid = e->sender_uid,
-		.sender_comm = e->sender_comm,
-	};
-
-	audit_emit(c->audit, record_crash(&f));
-}
-
-static char **steal_argv(struct reg *r)
-{
-	char **argv = r->argv;
-
-	r->argv = NULL;
-	return argv;
-}
-
-/* The death time on the realtime clock, from the event's monotonic stamp. */
-static int64_t death_time_ms(const struct fg_event *e)
-{
-	int64_t ago_ms = (mono_ns() - (int64_t)e->ktime_ns) / 1000000;
-
-	return time_now_ms() - (ago_ms > 0 ? ago_ms : 0);
-}
-
-static void crash(struct collector *c, struct reg *r, const struct fg_event *e)
-{
-	int sig = e->exit_code & 0x7f, exit_code = (e->exit_code >> 8) & 0xff;
-	const char *cause = cause_name(sig, exit_code, !!(e->flags & FG_EVF_OOM));
-	struct rescue_request *req;
-	struct dict_read_stats st = { 0 };
-	struct fg_snapshot *snap;
-	char id[CRASH_ID_LEN], path[4096] = "";
-	int64_t t0, when = death_time_ms(e);
-	int err = 0;
-
-	crash_id_make(id, when, r->id.pid);
-	/* First the record that says it happened, before anything slow. */
-	audit_crash(c, r, e, id, cause, sig, exit_code);
-
-	t0 = mono_ms();
-	snap = dict_read_fd(r->memfd, c->cfg.max_dict_bytes, &st);
-	if (!snap) {
-		err = -errno;
-	} else {
-		snapshot_set_meta(snap, r->app, r->id.pid, r->id.uid, when);
-		err = store_write_snapshot(c, r, id, snap, path, sizeof(path));
-	}
-	audit_emit(c->audit, record_snapshot(id, r->app, r->id.pid, path, snap, st.discarded,
-					     mono_ms() - t0, err));
-	if (!err) {
-		/* The snapshot supersedes the autosave; without it the autosave is all we have. */
-		ops_registration_ended(c, r);
-		ops_snapshot_written(c);
-	}
-	fg_snapshot_close(snap);
-
-	req = calloc(1, sizeof(*req));
-	if (req) {
-		snprintf(req->id, sizeof(req->id), "%s", id);
-		strcpy(req->app, r->app);
-		req->pid = r->id.pid;
-		req->uid = r->id.uid;
-		req->gid = r->id.gid;
-		req->ngroups = r->id.ngroups;
-		memcpy(req->groups, r->id.groups, sizeof(req->groups));
-		req->argv = err ? NULL : steal_argv(r);
-		req->no_snapshot = err != 0;
-		snprintf(req->snapshot, sizeof(req->snapshot), "%s", path);
-		req->cause = cause;
-		req->signal = sig;
-		req->exit_code = sig ? -1 : exit_code;
-		req->death_mono_ns = (int64_t)e->ktime_ns;
-	}
-	/* The dictionary is copied: release the memfd and the rest. */
-	registry_remove(c, r);
-	if (req)
-		rescue_start(c, req);
-}
-
 /* Ends registration @r of the process the record @e is about. */
 static void end_one(struct collector *c, struct reg *r, const struct fg_event *e)
 {
@@ -220,7 +118,7 @@ static void end_one(struct collector *c, struct reg *r, const struct fg_event *e
 	else if (!sig && (status == 0 || (r->flags & FG_RESCUE_SIGNAL_ONLY)))
 		unregister(c, r, "exit", status);
 	else
-		crash(c, r, e);
+		crash_begin(c, r, e);
 }
 
 /* The next registration of @pid that @e is about (not a predecessor's, after pid reuse). */

@@ -17,7 +17,12 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/crash.h"
+#include "collector/held.h"
 #include "collector/ops.h"
+#include "collector/workers.h"
+
+#define AUDIT_RETRY_MS 1000
 
 static void usage(FILE *f)
 {
@@ -97,9 +102,9 @@ static void begin_shutdown(struct collector *c)
 	if (c->stopping)
 		return;
 	c->stopping = 1;
-	/* No new registrations; let running rescues finish and be recorded. */
+	/* No new registrations; let snapshots and running rescues finish and be recorded. */
 	server_close(c);
-	if (!rescue_running(c))
+	if (!rescue_running(c) && !crash_in_progress(c))
 		loop_stop(c->loop);
 }
 
@@ -144,6 +149,11 @@ static void on_tick(struct watch *w, uint32_t events)
 	if (!c->stopping)
 		server_tick(c);
 	ending_tick(c);
+	crash_tick(c);
+	if (audit_pending(c->audit) && mono_ms() >= c->audit_retry_ms) {
+		audit_retry(c->audit);
+		c->audit_retry_ms = mono_ms() + AUDIT_RETRY_MS;
+	}
 	report_lost(c);
 	ops_tick(c);
 }
@@ -171,6 +181,18 @@ static void arm_tick(void *arg)
 	t = ops_next_deadline(c);
 	if (t < next)
 		next = t;
+	t = crash_next_deadline(c);
+	if (t < next)
+		next = t;
+	/* Records the audit log refused: it is tried again every AUDIT_RETRY_MS. */
+	if (audit_pending(c->audit)) {
+		if (!c->audit_retry_ms)
+			c->audit_retry_ms = mono_ms() + AUDIT_RETRY_MS;
+		if (c->audit_retry_ms < next)
+			next = c->audit_retry_ms;
+	} else {
+		c->audit_retry_ms = 0;
+	}
 	if (next < 1)
 		next = 1; /* due now: an absolute 0 would disarm */
 	if (next == c->tick_armed || (c->tick_armed && next > c->tick_armed))
@@ -273,7 +295,8 @@ int main(int argc, char **argv)
 	raise_fd_limit();
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
-	if ((err = loop_new(&c.loop)) || (err = registry_init(&c)) || (err = rescue_init(&c))) {
+	if ((err = loop_new(&c.loop)) || (err = registry_init(&c)) || (err = rescue_init(&c)) ||
+	    (err = held_init(&c)) || (err = workers_new(&c))) {
 		fail("cannot set up", err);
 		goto cleanup;
 	}
@@ -313,19 +336,23 @@ int main(int argc, char **argv)
 		fail("the event loop failed", err);
 	else
 		rc = 0;
+	/* Writes still in flight (late copies) end before the last record. */
+	workers_drain(&c);
 	audit_emit(c.audit, audit_record("stop"));
 	if (monitor_lost(c.mon))
 		fprintf(stderr, "faultguardd: the kernel dropped %llu exit records (ring buffer full)\n",
 			(unsigned long long)monitor_lost(c.mon));
 
 cleanup:
+	workers_drain(&c);
+	workers_free(&c);
+	held_free(&c);
 	ops_free(&c);
 	server_close(&c);
 	registry_free(&c);
 	rescue_free(&c);
 	monitor_close(c.mon);
 	audit_close(c.audit);
-	store_close(&c);
 	if (c.state_dirfd >= 0)
 		close(c.state_dirfd);
 	loop_free(c.loop);

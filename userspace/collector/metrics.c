@@ -9,6 +9,7 @@
 
 #include "collector/autosave.h"
 #include "collector/collector.h"
+#include "collector/held.h"
 #include "collector/metrics.h"
 #include "collector/ops.h"
 #include "collector/retention.h"
@@ -28,7 +29,7 @@ static const char *const causes[] = {
 static const char *const statuses[] = {
 	"ok", "failed", "timeout", "spawn_error", "none", "rate_limited",
 };
-static const char *const expire_reasons[] = { "age", "bytes", "free_space" };
+static const char *const expire_reasons[] = { "age", "bytes", "free_space", "spill" };
 static const char *const reload_results[] = { "ok", "failed" };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -100,9 +101,20 @@ static int get_int(json_object *rec, const char *key, int64_t *out)
 	return 0;
 }
 
-static void observe_latency(struct metrics *m, int64_t ms)
+static int get_number(json_object *rec, const char *key, double *out)
 {
-	double s = (double)ms / 1000.0;
+	json_object *v;
+
+	if (!json_object_object_get_ex(rec, key, &v) ||
+	    (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int)))
+		return -ENOENT;
+	*out = json_object_get_double(v);
+	return 0;
+}
+
+static void observe_latency(struct metrics *m, double ms)
+{
+	double s = ms / 1000.0;
 	size_t i;
 
 	for (i = 0; i < N(latency_le); i++)
@@ -116,6 +128,7 @@ void metrics_observe(struct metrics *m, json_object *rec)
 {
 	const char *event = get_str(rec, "event");
 	int64_t v;
+	double ms;
 
 	if (!m || !event)
 		return;
@@ -125,19 +138,22 @@ void metrics_observe(struct metrics *m, json_object *rec)
 		size_t st = count_label(m->rescues, statuses, N(statuses), get_str(rec, "status"));
 
 		/* ok, failed, timeout: only a command that started has a latency. */
-		if (st <= 2 && !get_int(rec, "latency_ms", &v))
-			observe_latency(m, v);
+		if (st <= 2 && !get_number(rec, "latency_ms", &ms))
+			observe_latency(m, ms);
 	} else if (!strcmp(event, "register")) {
 		m->registrations_total++;
 	} else if (!strcmp(event, "reject")) {
 		m->rejects_total++;
 	} else if (!strcmp(event, "snapshot")) {
-		if (json_object_object_get_ex(rec, "error", NULL)) {
-			m->snapshot_errors_total++;
-		} else {
+		const char *stored = get_str(rec, "stored");
+
+		/* On disk (at once or late) counts as written; held in memory or none, as not. */
+		if (stored && !strcmp(stored, "disk")) {
 			m->snapshots_total++;
 			if (!get_int(rec, "bytes", &v) && v > 0)
 				m->snapshot_written_bytes += (uint64_t)v;
+		} else {
+			m->snapshot_errors_total++;
 		}
 	} else if (!strcmp(event, "expire")) {
 		count_label(m->expired, expire_reasons, N(expire_reasons), get_str(rec, "reason"));
@@ -221,6 +237,19 @@ char *metrics_render(struct collector *c, unsigned int asking)
 	    "Crash snapshots that could not be written.", m->snapshot_errors_total);
 	one(f, "faultguard_snapshot_written_bytes_total", "counter",
 	    "Value bytes in the crash snapshots written.", m->snapshot_written_bytes);
+	one(f, "faultguard_audit_write_errors_total", "counter",
+	    "Writes of an audit record that the audit log refused (its records wait in memory).",
+	    audit_write_errors(c->audit));
+	one(f, "faultguard_audit_records_pending", "gauge",
+	    "Audit records waiting in memory for the audit log to take them.",
+	    audit_pending(c->audit));
+	one(f, "faultguard_snapshots_held", "gauge",
+	    "Snapshots the disk refused, held in memory until it takes them.", held_count(c));
+	one(f, "faultguard_snapshots_held_bytes", "gauge",
+	    "Memory the snapshots held in memory take.", held_bytes(c));
+	one(f, "faultguard_snapshot_write_errors_total", "counter",
+	    "Attempts to write a snapshot that the disk refused (retries included).",
+	    held_write_errors(c));
 	one(f, "faultguard_snapshot_bytes", "gauge",
 	    "Bytes of snapshot files on disk, as of the last retention pass.", retention_bytes(c));
 	one(f, "faultguard_snapshot_files", "gauge",

@@ -131,10 +131,19 @@ int ops_rescue_allowed(struct collector *c, uid_t uid, const char *app)
 void ops_registration_ended(struct collector *c, const struct reg *r)
 {
 	if (c->ops)
-		autosave_forget(c, r);
+		autosave_forget(c, r->id.pid, r->registered_ms, r->id.uid, r->app);
 }
 
-void ops_snapshot_written(struct collector *c)
+void ops_snapshot_stored(struct collector *c, pid_t pid, int64_t registered_ms, uid_t uid,
+			 const char *app)
+{
+	if (!c->ops)
+		return;
+	autosave_forget(c, pid, registered_ms, uid, app);
+	retention_soon(c);
+}
+
+void ops_held_changed(struct collector *c)
 {
 	if (c->ops)
 		retention_soon(c);

@@ -59,7 +59,14 @@ int ops_rescue_allowed(struct collector *c, uid_t uid, const char *app);
  * its autosave, the only copy left, for `faultguardctl recover`.)
  */
 void ops_registration_ended(struct collector *c, const struct reg *r);
-/* ending.c: a crash snapshot was written. */
-void ops_snapshot_written(struct collector *c);
+/*
+ * crash.c, held.c: the snapshot of a crash of @pid (registered at
+ * @registered_ms) is on disk and durable: its autosave is superseded, and
+ * retention looks at the disk soon.
+ */
+void ops_snapshot_stored(struct collector *c, pid_t pid, int64_t registered_ms, uid_t uid,
+			 const char *app);
+/* held.c: copies wait in memory: retention passes (which retry them) come often. */
+void ops_held_changed(struct collector *c);
 
 #endif

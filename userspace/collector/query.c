@@ -2,7 +2,7 @@
 /*
  * Queries, answered with PROTO_TEXT packets and a PROTO_END. Root sees
  * everything, anyone else only their own:
- *   "status"   live registrations
+ *   "status"   live registrations, then the snapshots held in memory
  *   "list"     crashes recorded in the audit log
  *   "show ID"  every audit record of one crash
  *   "metrics"  the Prometheus text (aggregates only: no app names, no uids)
@@ -19,6 +19,7 @@
 
 #include "auditlog/auditlog.h"
 #include "collector/collector.h"
+#include "collector/held.h"
 #include "collector/metrics.h"
 #include "collector/query.h"
 #include "common/proto.h"
@@ -50,7 +51,8 @@ struct answer {
 	size_t ncrashes;
 	json_object *recs;             /* show */
 	char *text;                    /* metrics */
-	size_t next;                   /* list, show: the next item; metrics: the next byte */
+	size_t next;                   /* list, show: the next item; metrics: the next byte;
+					  status: the next held copy */
 	int filling;
 	struct lines out;
 };
@@ -100,6 +102,7 @@ static void status_one(struct lines *out, const struct reg *r)
 
 	dict_peek_stats(r->memfd, &keys, &bytes);
 	time_rfc3339_ms(r->registered_ms, when);
+	json_object_object_add(o, "state", json_object_new_string("registered"));
 	json_object_object_add(o, "app", audit_str(r->app));
 	json_object_object_add(o, "pid", json_object_new_int(r->id.pid));
 	json_object_object_add(o, "uid", json_object_new_int64(r->id.uid));
@@ -111,6 +114,45 @@ static void status_one(struct lines *out, const struct reg *r)
 	json_object_object_add(o, "rescue_argv", audit_argv(r->argv));
 	lines_add(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
+}
+
+/* A snapshot held in memory because the disk refused it. */
+static void held_one(struct lines *out, const struct held *h)
+{
+	json_object *o = json_object_new_object();
+	char since[TIME_RFC3339_LEN];
+
+	time_rfc3339_ms(h->since_ms, since);
+	json_object_object_add(o, "state", json_object_new_string("held"));
+	json_object_object_add(o, "id", json_object_new_string(h->id));
+	json_object_object_add(o, "app", audit_str(h->app));
+	json_object_object_add(o, "pid", json_object_new_int(h->pid));
+	json_object_object_add(o, "uid", json_object_new_int64(h->uid));
+	json_object_object_add(o, "keys", json_object_new_int64((int64_t)h->count));
+	json_object_object_add(o, "bytes", json_object_new_int64((int64_t)h->value_bytes));
+	json_object_object_add(o, "memory", json_object_new_int64((int64_t)h->bytes));
+	json_object_object_add(o, "since", json_object_new_string(since));
+	json_object_object_add(o, "error", audit_str(h->last_error));
+	lines_add(out, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+}
+
+/* The next held copy @a's asker may see (after the registrations), or NULL. */
+static const struct held *held_next(struct collector *c, struct answer *a, uid_t uid)
+{
+	const struct held *h = held_first(c);
+	size_t i;
+
+	/* A position, as for registrations: copies come and go between fills. */
+	for (i = 0; h && i < a->next; i++)
+		h = h->next;
+	for (; h; h = h->next) {
+		a->next++;
+		if (uid == 0 || uid == h->uid)
+			return h;
+	}
+	return NULL;
 }
 
 /* The next registration @a's asker may see, or NULL when there is none left. */
@@ -168,15 +210,21 @@ static int metrics_chunk(struct answer *a)
 /* Adds the answer's next line (or metrics chunk); 0 when there is nothing left. */
 static int answer_step(struct collector *c, struct answer *a)
 {
+	const struct held *h;
 	const struct reg *r;
 	json_object *o;
 
 	switch (a->kind) {
 	case ANSWER_STATUS:
 		r = status_next(c, a, server_peer(a->out.cn)->uid);
-		if (!r)
+		if (r) {
+			status_one(&a->out, r);
+			return 1;
+		}
+		h = held_next(c, a, server_peer(a->out.cn)->uid);
+		if (!h)
 			return 0;
-		status_one(&a->out, r);
+		held_one(&a->out, h);
 		return 1;
 	case ANSWER_LIST:
 		if (a->next >= a->ncrashes)

@@ -22,6 +22,7 @@
 
 #include "auditlog/records.h"
 #include "collector/collector.h"
+#include "collector/crash.h"
 #include "spawn/rescue_env.h"
 #include "spawn/user_spawn.h"
 #include "collector/ops.h"
@@ -65,6 +66,9 @@ static void request_free(struct rescue_request *req)
 	for (i = 0; req->argv && req->argv[i]; i++)
 		free(req->argv[i]);
 	free(req->argv);
+	if (req->snap_fd >= 0)
+		close(req->snap_fd);
+	crash_put(req->cr);
 	free(req);
 }
 
@@ -73,8 +77,9 @@ unsigned int rescue_running(const struct collector *c)
 	return c->rescues ? c->rescues->nrunning : 0;
 }
 
+/* @us, @latency_us in microseconds; -1: null. */
 static void audit_rescue(struct collector *c, const struct rescue_request *req, const char *status,
-			 int exit_code, int sig, int64_t ms, int64_t latency_ms, const char *out,
+			 int exit_code, int sig, int64_t us, int64_t latency_us, const char *out,
 			 size_t out_len)
 {
 	struct rescue_facts f = {
@@ -85,13 +90,17 @@ static void audit_rescue(struct collector *c, const struct rescue_request *req, 
 		.argv = req->argv,
 		.exit_code = exit_code,
 		.signal = sig,
-		.ms = ms,
-		.latency_ms = latency_ms,
+		.us = us,
+		.latency_us = latency_us,
 		.output = out,
 		.output_len = out_len,
 	};
+	json_object *rec = record_rescue(&f);
 
-	audit_emit(c->audit, record_rescue(&f));
+	if (req->cr)
+		crash_rescue_record(req->cr, rec);
+	else
+		audit_emit(c->audit, rec);
 }
 
 static void rescue_release(void *p)
@@ -146,8 +155,8 @@ static void finish(struct rescue *r, int wstatus)
 {
 	struct collector *c = r->c;
 	struct rescue_queue *q = c->rescues;
-	int64_t ms = (mono_ns() - r->start_ns) / 1000000;
-	int64_t latency = (r->start_ns - r->req->death_mono_ns) / 1000000;
+	int64_t us = (mono_ns() - r->start_ns) / 1000;
+	int64_t latency = (r->start_ns - r->req->death_mono_ns) / 1000;
 	const char *status;
 	int code = -1, sig = -1;
 
@@ -164,7 +173,7 @@ static void finish(struct rescue *r, int wstatus)
 	}
 	if (r->timed_out)
 		status = "timeout";
-	audit_rescue(c, r->req, status, code, sig, ms, latency < 0 ? 0 : latency, r->out,
+	audit_rescue(c, r->req, status, code, sig, us, latency < 0 ? 0 : latency, r->out,
 		     r->out_len);
 	loop_del(c->loop, &r->pid_w);
 	close(r->pid_w.fd);
@@ -183,7 +192,7 @@ static void finish(struct rescue *r, int wstatus)
 	q->nrunning--;
 	loop_defer_free(c->loop, r, rescue_release);
 	pump_queue(c);
-	if (c->stopping && !q->nrunning)
+	if (c->stopping && !q->nrunning && !crash_in_progress(c))
 		loop_stop(c->loop);
 }
 
@@ -227,7 +236,9 @@ static int spawn(struct collector *c, struct rescue *r)
 	struct rescue_request *req = r->req;
 	struct itimerspec its = { .it_value.tv_sec = c->cfg.rescue_timeout_s };
 	struct rescue_env re = {
-		.snapshot = req->snapshot,
+		/* In memory: user_spawn sets it to /proc/PID/fd/3 in the command itself. */
+		.snapshot = req->snap_fd >= 0 ? "" : req->snapshot,
+		.stored = req->stored,
 		.id = req->id,
 		.app = req->app,
 		.cause = req->cause,
@@ -244,6 +255,8 @@ static int spawn(struct collector *c, struct rescue *r)
 		.groups = req->groups,
 		.argv = req->argv,
 		.extra_env = env,
+		.pass_fd = req->snap_fd,
+		.fd_path_var = req->snap_fd >= 0 ? "FAULTGUARD_SNAPSHOT" : NULL,
 	};
 	int out[2], err;
 
@@ -302,7 +315,7 @@ static void run_now(struct collector *c, struct rescue_request *req)
 		const char *msg = strerror(-err);
 
 		audit_rescue(c, req, "spawn_error", -1, -1, 0,
-			     (mono_ns() - req->death_mono_ns) / 1000000, msg, strlen(msg));
+			     (mono_ns() - req->death_mono_ns) / 1000, msg, strlen(msg));
 		rescue_release(r);
 		return;
 	}

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/held.h"
 #include "collector/ops.h"
 #include "collector/retention.h"
 #include "common/crash_id.h"
@@ -18,6 +19,8 @@
 
 #define MIN_GAP_MS 1000
 #define PERIOD_MS (3600 * 1000)
+/* While snapshots are held in memory, a pass (which tries the disk again) this often. */
+#define HELD_PERIOD_MS (5 * 1000)
 #define STALE_TEMP_S 3600 /* a temporary file this old has no writer left */
 
 struct retention {
@@ -252,7 +255,8 @@ static int expire(struct collector *c, struct snapfile *f, const char *reason)
 	int err;
 
 	path_of(c, f, path, sizeof(path));
-	if (rescue_holds(c, path))
+	/* A rescue reads it, or a copy held in memory waits to replace it: it stays. */
+	if (rescue_holds(c, path) || held_holds(c, path))
 		return 0;
 	err = unlink_snapshot(c, f);
 	f->gone = 1;
@@ -339,7 +343,9 @@ int64_t retention_next(const struct collector *c)
 
 	if (!r->last_run_ms)
 		return 0;
-	return r->last_run_ms + (r->pending ? MIN_GAP_MS : PERIOD_MS);
+	if (r->pending)
+		return r->last_run_ms + MIN_GAP_MS;
+	return r->last_run_ms + (held_count(c) ? HELD_PERIOD_MS : PERIOD_MS);
 }
 
 void retention_tick(struct collector *c)
@@ -352,4 +358,6 @@ void retention_tick(struct collector *c)
 	r->pending = 0;
 	r->last_run_ms = now;
 	run(c);
+	/* Room may have been made (or freed by someone): the copies waiting in memory try again. */
+	held_retry(c);
 }

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
-#include "collector/syncer.h"
+#include "common/atomic_file.h"
 #include "snapshot/snapshot.h"
 
 /* Opens @name under @dirfd as a directory owned by @uid/@gid, creating it. */
@@ -86,59 +86,53 @@ int store_open(struct collector *c, const char **why)
 		return fd;
 	}
 	close(fd);
-	err = syncer_new(&c->syncer);
-	if (err)
-		*why = "cannot start the fsync thread";
-	return err;
+	return 0;
 }
 
-void store_close(struct collector *c)
-{
-	/* Every snapshot written is on disk before we go. */
-	syncer_free(c->syncer);
-	c->syncer = NULL;
-}
-
-int store_open_app_dir(struct collector *c, const char *top, const struct reg *r)
+int store_open_dir(struct collector *c, const char *top, uid_t uid, gid_t gid, const char *app)
 {
 	char uid_name[16];
 	int tfd, ufd, afd;
 
-	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)r->id.uid);
+	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)uid);
 	tfd = open_owned_dir(c->state_dirfd, top, 0, 0, 0755);
 	if (tfd < 0)
 		return tfd;
-	ufd = open_owned_dir(tfd, uid_name, r->id.uid, r->id.gid, 0700);
+	ufd = open_owned_dir(tfd, uid_name, uid, gid, 0700);
 	close(tfd);
 	if (ufd < 0)
 		return ufd;
-	afd = open_owned_dir(ufd, r->app, r->id.uid, r->id.gid, 0700);
+	afd = open_owned_dir(ufd, app, uid, gid, 0700);
 	close(ufd);
 	return afd;
 }
 
-int store_write_snapshot(struct collector *c, const struct reg *r, const char *id,
-			 const struct fg_snapshot *snap, char *path, size_t path_len)
+int store_open_app_dir(struct collector *c, const char *top, const struct reg *r)
 {
-	char uid_name[16], file[128];
-	int afd, fd, err;
+	return store_open_dir(c, top, r->id.uid, r->id.gid, r->app);
+}
 
-	snprintf(uid_name, sizeof(uid_name), "%u", (unsigned int)r->id.uid);
-	snprintf(file, sizeof(file), "%s.fgsnap", id);
-	afd = store_open_app_dir(c, "snapshots", r);
-	if (afd < 0)
-		return afd;
+void store_snapshot_name(const char *id, char *name, size_t len)
+{
+	snprintf(name, len, "%s.fgsnap", id);
+}
+
+void store_snapshot_path(const struct collector *c, uid_t uid, const char *app, const char *id,
+			 char *path, size_t len)
+{
+	snprintf(path, len, "%s/snapshots/%u/%s/%s.fgsnap", c->cfg.state_dir, (unsigned int)uid,
+		 app, id);
+}
+
+int store_write_bytes(int dirfd, const char *name, const void *buf, size_t len, uid_t uid,
+		      gid_t gid, int *fd)
+{
+	const struct atomic_file_opts o = { .mode = 0600, .uid = uid, .gid = gid, .sync = 0 };
+
 	/*
 	 * Complete and renamed into place now, durable a moment later: the
 	 * two fsyncs (milliseconds of disk flush each) must not stand between
 	 * a death and its rescue, nor hold up the next crash in a storm.
 	 */
-	err = snapshot_write_at_unsynced(afd, file, snap, r->id.uid, r->id.gid, &fd);
-	if (err) {
-		close(afd);
-		return err;
-	}
-	syncer_add(c->syncer, fd, afd);
-	snprintf(path, path_len, "%s/snapshots/%s/%s/%s", c->cfg.state_dir, uid_name, r->app, file);
-	return 0;
+	return atomic_file_write(dirfd, name, buf, len, &o, fd);
 }

@@ -24,11 +24,13 @@
 #include "common/cause.h"
 #include "common/crash_id.h"
 #include "common/proto.h"
+#include "common/atomic_file.h"
 #include "common/timefmt.h"
 #include "ctl/ctl.h"
 #include "ctl/run_child.h"
 #include "ctl/run_rescue.h"
 #include "ctl/state_dir.h"
+#include "digest/sha256.h"
 #include "faultguard.h"
 #include "lib/guard.h"
 #include "snapshot/snapshot.h"
@@ -172,8 +174,9 @@ static void audit_crash(const struct run *r, const char *id, int wstatus)
 		audit_emit(r->audit, record_crash(&f));
 }
 
+/* @us, @latency_us in microseconds; -1: null. */
 static void audit_rescue(const struct run *r, const char *id, const char *status, int wstatus,
-			 int64_t ms, int64_t latency_ms)
+			 int64_t us, int64_t latency_us)
 {
 	char *argv[] = { "/bin/sh", "-c", (char *)r->rescue, NULL };
 	int sig = wstatus >= 0 && WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : -1;
@@ -185,20 +188,20 @@ static void audit_rescue(const struct run *r, const char *id, const char *status
 		.argv = r->rescue ? argv : NULL,
 		.exit_code = wstatus >= 0 && WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1,
 		.signal = sig,
-		.ms = ms,
-		.latency_ms = latency_ms,
+		.us = us,
+		.latency_us = latency_us,
 	};
 
 	if (r->audit)
 		audit_emit(r->audit, record_rescue(&f));
 }
 
-static int64_t mono_ms_now(void)
+static int64_t mono_us_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int prepare(struct run *r)
@@ -247,12 +250,14 @@ static void describe_death(char *buf, size_t len, int wstatus)
 	}
 }
 
-static void rescue(const struct run *r, const char *path, const char *id, int wstatus,
-		   int64_t death_ms)
+/* The snapshot is the file at @path, or the memfd @snap_fd when @path is NULL. */
+static void rescue(const struct run *r, const char *path, int snap_fd, const char *id,
+		   int wstatus, int64_t death_us)
 {
 	int64_t start;
 	struct rescue_info info = {
 		.snapshot = path,
+		.snap_fd = path ? -1 : snap_fd,
 		.id = id,
 		.app = r->app,
 		.pid = r->pid,
@@ -261,11 +266,11 @@ static void rescue(const struct run *r, const char *path, const char *id, int ws
 	};
 	int status, err;
 
-	start = mono_ms_now();
+	start = mono_us_now();
 	err = run_rescue(r->rescue, &info, &r->saved, &status);
 	audit_rescue(r, id, err ? "spawn_error" : WIFEXITED(status) && !WEXITSTATUS(status) ? "ok"
 										: "failed",
-		     err ? -1 : status, err ? -1 : mono_ms_now() - start, start - death_ms);
+		     err ? -1 : status, err ? -1 : mono_us_now() - start, start - death_us);
 	if (err)
 		ctl_fail("cannot start the rescue command: %s", strerror(-err));
 	else if (WIFEXITED(status) && WEXITSTATUS(status))
@@ -276,16 +281,60 @@ static void rescue(const struct run *r, const char *path, const char *id, int ws
 		ctl_fail("the rescue command was killed by signal %d", WTERMSIG(status));
 }
 
+/*
+ * Writes the snapshot bytes to the state directory; when the disk refuses
+ * (full, read-only, quota, I/O error), they go into a sealed memfd instead
+ * (*@memfd) and *@why says why: the rescue runs with them all the same.
+ */
+static int store(const struct run *r, const char *name, const void *buf, size_t len, int *memfd,
+		 int *why)
+{
+	const struct atomic_file_opts o = { .mode = 0600, .uid = (uid_t)-1, .gid = (gid_t)-1,
+					    .sync = 1 };
+	mode_t old_mask = umask(077);
+	int err = atomic_file_write(r->snap_dirfd, name, buf, len, &o, NULL);
+
+	umask(old_mask);
+	*memfd = -1;
+	*why = err;
+	if (!err)
+		return 0;
+	*memfd = snapshot_memfd(buf, len);
+	return *memfd < 0 ? *memfd : 0;
+}
+
+static void record_snapshot_of(const struct run *r, const char *id, const char *path,
+			       const struct fg_snapshot *s, size_t discarded, int64_t us,
+			       const char *sha, const char *stored, const char *error)
+{
+	struct snapshot_facts f = {
+		.id = id,
+		.app = r->app,
+		.pid = r->pid,
+		.stored = stored,
+		.path = stored && !strcmp(stored, "disk") ? path : NULL,
+		.keys = s ? fg_snapshot_count(s) : 0,
+		.bytes = s ? s->bytes : 0,
+		.discarded = discarded,
+		.us = us,
+		.sha256 = sha,
+		.error = error,
+	};
+
+	if (r->audit)
+		audit_emit(r->audit, record_snapshot(&f));
+}
+
 /* PROGRAM died abnormally: snapshot, one line on stderr, rescue. */
 static void handle_crash(const struct run *r, int wstatus)
 {
 	char id[CRASH_ID_LEN], name[CRASH_ID_LEN + 8], path[PATH_MAX + CRASH_ID_LEN + 16];
-	char death[64];
-	int64_t now = time_now_ms(), death_ms = mono_ms_now(), t0;
+	char death[64], sha[SHA256_HEX_LEN] = "", error[PATH_MAX + 256] = "";
+	int64_t now = time_now_ms(), death_us = mono_us_now(), t0;
 	struct fg_snapshot *s;
-	size_t discarded = 0;
-	mode_t old_mask;
-	int err;
+	size_t discarded = 0, len = 0;
+	void *buf = NULL;
+	int err, memfd = -1, disk_err = 0;
 
 	s = guard_read(r->memfd, r->app, r->pid, now, &discarded);
 	if (!s) {
@@ -299,29 +348,41 @@ static void handle_crash(const struct run *r, int wstatus)
 	snprintf(path, sizeof(path), "%s/%s", r->snap_dir, name);
 	describe_death(death, sizeof(death), wstatus);
 	audit_crash(r, id, wstatus);
-	t0 = mono_ms_now();
-	old_mask = umask(077);
-	err = snapshot_write_at(r->snap_dirfd, name, s, (uid_t)-1, (gid_t)-1);
-	umask(old_mask);
-	if (r->audit)
-		audit_emit(r->audit, record_snapshot(id, r->app, r->pid, path, s, discarded,
-						     mono_ms_now() - t0, err));
+	t0 = mono_us_now();
+	err = snapshot_encode(s, &buf, &len);
+	if (!err && sha256_hex(buf, len, sha))
+		sha[0] = '\0';
+	if (!err)
+		err = store(r, name, buf, len, &memfd, &disk_err);
+	free(buf);
+	if (disk_err)
+		snprintf(error, sizeof(error), "cannot write %s: %s", path, strerror(-disk_err));
+	else if (err)
+		snprintf(error, sizeof(error), "cannot make the snapshot: %s", strerror(-err));
+	record_snapshot_of(r, id, path, s, discarded, mono_us_now() - t0, err ? NULL : sha,
+			   err ? NULL : memfd >= 0 ? "memory" : "disk", error[0] ? error : NULL);
 	if (err) {
-		ctl_fail("%s (pid %d) %s, but its snapshot could not be written to %s: %s", r->app,
-			 (int)r->pid, death, path, strerror(-err));
+		ctl_fail("%s (pid %d) %s, but %s", r->app, (int)r->pid, death, error);
 		audit_rescue(r, id, "none", -1, -1, -1);
 		goto out;
 	}
-	fprintf(stderr, "faultguardctl: %s (pid %d) %s; snapshot of %zu keys in %s", r->app,
-		(int)r->pid, death, fg_snapshot_count(s), path);
+	if (memfd >= 0)
+		fprintf(stderr, "faultguardctl: %s (pid %d) %s; snapshot of %zu keys held in memory: "
+				"%s",
+			r->app, (int)r->pid, death, fg_snapshot_count(s), error);
+	else
+		fprintf(stderr, "faultguardctl: %s (pid %d) %s; snapshot of %zu keys in %s", r->app,
+			(int)r->pid, death, fg_snapshot_count(s), path);
 	if (discarded)
 		fprintf(stderr, " (%zu damaged entries dropped)", discarded);
 	fputc('\n', stderr);
 	if (r->rescue)
-		rescue(r, path, id, wstatus, death_ms);
+		rescue(r, memfd >= 0 ? NULL : path, memfd, id, wstatus, death_us);
 	else
 		audit_rescue(r, id, "none", -1, -1, -1);
 out:
+	if (memfd >= 0)
+		close(memfd);
 	fg_snapshot_close(s);
 }
 

@@ -30,19 +30,43 @@ static const char *str(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
 }
 
+static int is_held(json_object *o)
+{
+	return !strcmp(str(o, "state"), "held");
+}
+
 static void print_table(json_object *arr)
 {
-	size_t i, n = json_object_array_length(arr);
+	size_t i, n = json_object_array_length(arr), regs = 0, held = 0;
 
 	printf("%-24s %8s %6s %6s %10s  %s\n", "APP", "PID", "UID", "KEYS", "BYTES", "REGISTERED");
 	for (i = 0; i < n; i++) {
 		json_object *o = json_object_array_get_idx(arr, i);
 
+		if (is_held(o)) {
+			held++;
+			continue;
+		}
+		regs++;
 		printf("%-24s %8s %6s %6s %10s  %s\n", str(o, "app"), str(o, "pid"), str(o, "uid"),
 		       str(o, "keys"), str(o, "bytes"), str(o, "registered"));
 	}
-	if (!n)
+	if (!regs)
 		printf("(no registrations)\n");
+	if (!held)
+		return;
+	printf("\nHeld in memory (the state directory's disk refused them; retried at every "
+	       "retention pass):\n");
+	printf("%-34s %-16s %8s %6s %10s  %s\n", "ID", "APP", "PID", "UID", "MEMORY", "SINCE");
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_array_get_idx(arr, i);
+
+		if (!is_held(o))
+			continue;
+		printf("%-34s %-16s %8s %6s %10s  %s\n", str(o, "id"), str(o, "app"), str(o, "pid"),
+		       str(o, "uid"), str(o, "memory"), str(o, "since"));
+		printf("    %s\n", str(o, "error"));
+	}
 }
 
 static int cmd_status(int argc, char **argv)
@@ -84,4 +108,4 @@ static int cmd_status(int argc, char **argv)
 }
 
 CTL_COMMAND("status", cmd_status, "[--socket PATH] [--json]",
-	    "live registrations: app, pid, uid, keys, bytes");
+	    "live registrations: app, pid, uid, keys, bytes; snapshots held in memory");

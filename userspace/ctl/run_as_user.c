@@ -22,6 +22,7 @@ int run_as_user(const struct run_as *r, int *wstatus, int *timed_out)
 		.argv = r->argv,
 		.extra_env = r->extra_env,
 		.out_fd = -1,  /* the command talks to our stdout and stderr */
+		.pass_fd = -1,
 	};
 	int pidfd, rc, err;
 	siginfo_t si;

@@ -13,10 +13,11 @@
 
 static int set_env(const struct rescue_info *r)
 {
-	static char store[8192];
+	static char store[8192], fd_path[64];
 	char *env[RESCUE_ENV_COUNT + 1];
 	struct rescue_env re = {
-		.snapshot = r->snapshot,
+		.snapshot = r->snapshot ? r->snapshot : fd_path,
+		.stored = r->snapshot ? "disk" : "memory",
 		.id = r->id,
 		.app = r->app,
 		.cause = cause_of_wstatus(r->wstatus),
@@ -29,6 +30,12 @@ static int set_env(const struct rescue_info *r)
 
 	/* The dictionary fd of a guardian above us is not the rescue's to take. */
 	unsetenv("FAULTGUARD_FD");
+	/* Held in memory: fd 3, by a path that works for whatever the command starts. */
+	if (!r->snapshot) {
+		if (r->snap_fd != 3 ? dup2(r->snap_fd, 3) < 0 : fcntl(3, F_SETFD, 0) < 0)
+			return -errno;
+		snprintf(fd_path, sizeof(fd_path), "/proc/%d/fd/3", (int)getpid());
+	}
 	err = rescue_env_format(&re, env, store, sizeof(store));
 	if (err) {
 		errno = -err;

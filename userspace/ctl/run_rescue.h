@@ -9,7 +9,8 @@ struct guard_signals;
 
 /* Who died, how, and where its snapshot is: the rescue environment of SPEC §4. */
 struct rescue_info {
-	const char *snapshot; /* absolute path */
+	const char *snapshot; /* absolute path, or NULL: */
+	int snap_fd;          /* the snapshot held in a memfd, given to the command as fd 3 */
 	const char *id;
 	const char *app;
 	pid_t pid;

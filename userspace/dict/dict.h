@@ -119,6 +119,8 @@ struct dict_scan {
 int dict_scan_fd(int fd, const struct dict_scan *o, struct dict_read_stats *st);
 int dict_scan_mem(const void *buf, size_t len, const struct dict_scan *o,
 		  struct dict_read_stats *st);
+/* Just the app and who died (an image's header), -EINVAL when @fd holds no dictionary. */
+int dict_read_who(int fd, struct dict_who *who);
 /* @len bytes from @off of an entry's value (the way to read one whose val is NULL). */
 int dict_entry_read(const struct dict_entry *e, uint64_t off, void *buf, size_t len);
 

@@ -428,6 +428,22 @@ int dict_scan_fd(int fd, const struct dict_scan *o, struct dict_read_stats *st)
 	return scan_source(&src, o, st);
 }
 
+int dict_read_who(int fd, struct dict_who *who)
+{
+	struct source src = { .fd = fd };
+	struct layout l;
+	struct stat sb;
+	int err;
+
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	src.size = (uint64_t)sb.st_size;
+	err = read_layout(&src, &l);
+	if (!err)
+		read_who(&src, &l, who);
+	return err;
+}
+
 int dict_scan_mem(const void *buf, size_t len, const struct dict_scan *o,
 		  struct dict_read_stats *st)
 {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -599,4 +600,33 @@ FG_EXPORT int fg_snapshot_save(const struct fg_snapshot *s, const char *path)
 	err = snapshot_write_at(dirfd, name, s, (uid_t)-1, (gid_t)-1);
 	close(dirfd);
 	return err;
+}
+
+int snapshot_memfd(const void *p, size_t len)
+{
+	int fd = memfd_create("faultguard-snapshot", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	const char *q = p;
+	size_t done = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len) {
+		ssize_t w = write(fd, q + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -ENOMEM;
+		}
+		done += (size_t)w;
+	}
+	/* Nobody changes it again, not its owner either. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
 }

@@ -75,6 +75,11 @@ int snapshot_write_at(int dirfd, const char *name, const struct fg_snapshot *s, 
  */
 int snapshot_write_at_unsynced(int dirfd, const char *name, const struct fg_snapshot *s,
 			       uid_t uid, gid_t gid, int *fd);
+/*
+ * A snapshot held in memory: @len .fgsnap bytes in a new memfd (O_CLOEXEC),
+ * sealed so that nobody can change them. Returns the fd or -errno.
+ */
+int snapshot_memfd(const void *p, size_t len);
 /* Reads a .fgsnap file at @dirfd/@name (AT_FDCWD for a path). */
 struct fg_snapshot *snapshot_read_at(int dirfd, const char *name);
 

@@ -22,6 +22,7 @@ int rescue_env_format(const struct rescue_env *r, char *env[RESCUE_ENV_COUNT + 1
 		used += (size_t)len + 1;                                                   \
 	} while (0)
 	ADD("FAULTGUARD_SNAPSHOT=%s", r->snapshot);
+	ADD("FAULTGUARD_SNAPSHOT_STORED=%s", r->stored ? r->stored : "disk");
 	ADD("FAULTGUARD_ID=%s", r->id);
 	ADD("FAULTGUARD_APP=%s", r->app);
 	ADD("FAULTGUARD_PID=%d", (int)r->pid);

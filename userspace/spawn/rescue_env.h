@@ -9,10 +9,11 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#define RESCUE_ENV_COUNT 8
+#define RESCUE_ENV_COUNT 9
 
 struct rescue_env {
-	const char *snapshot; /* absolute path */
+	const char *snapshot; /* absolute path (of the file, or /proc/PID/fd/N of a memfd) */
+	const char *stored;   /* "disk" or "memory" */
 	const char *id;
 	const char *app;
 	const char *cause;

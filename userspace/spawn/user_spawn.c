@@ -92,12 +92,44 @@ static int build_env(const struct user_spawn *u, const struct account *a, struct
 	return err ? -E2BIG : 0;
 }
 
+/* "NAME=/proc/PID/fd/3" for our own pid, over @e's entry NAME (in the child: no malloc). */
+static void set_fd_path(struct env *e, const char *name, char *buf, size_t len)
+{
+	char digits[16];
+	size_t n = strlen(name), at = 0, k = 0;
+	long pid = (long)getpid();
+	int i;
+
+	do
+		digits[k++] = (char)('0' + pid % 10);
+	while ((pid /= 10) && k < sizeof(digits));
+	if (n + 32 > len)
+		return;
+	memcpy(buf, name, n);
+	at = n;
+	memcpy(buf + at, "=/proc/", 7);
+	at += 7;
+	while (k)
+		buf[at++] = digits[--k];
+	memcpy(buf + at, "/fd/3", 6);
+	for (i = 0; i < e->n; i++)
+		if (!strncmp(e->v[i], name, n) && e->v[i][n] == '=') {
+			e->v[i] = buf;
+			return;
+		}
+	if (e->n < ENV_MAX - 1) {
+		e->v[e->n++] = buf;
+		e->v[e->n] = NULL;
+	}
+}
+
 /* In the forked child: become the user and run the program. Never returns. */
 static void __attribute__((noreturn))
 child(const struct user_spawn *u, const struct account *a, struct env *e, int err_fd)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	extern char **environ;
+	char fd_path[320];
 	sigset_t none;
 	int null_fd, sig, err;
 
@@ -113,6 +145,15 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		goto fail;
 	/* Nothing of ours may leak into the program (err_fd is CLOEXEC already). */
 	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+	if (u->pass_fd >= 0) {
+		if (err_fd == USER_SPAWN_FD)
+			err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, USER_SPAWN_FD + 1);
+		if (u->pass_fd == USER_SPAWN_FD ? fcntl(USER_SPAWN_FD, F_SETFD, 0) < 0
+						: dup2(u->pass_fd, USER_SPAWN_FD) < 0)
+			goto fail;
+		if (u->fd_path_var)
+			set_fd_path(e, u->fd_path_var, fd_path, sizeof(fd_path));
+	}
 	if (geteuid() == 0) {
 		if (setgroups((size_t)a->ngroups, a->groups) < 0 ||
 		    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)

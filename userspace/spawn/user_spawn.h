@@ -21,7 +21,17 @@ struct user_spawn {
 	char *const *argv;    /* argv[0] is looked up in PATH */
 	char *const *extra_env; /* "NAME=value", NULL-terminated; may be NULL */
 	int out_fd;           /* stdout and stderr; -1 keeps the caller's */
+	/*
+	 * A file the program gets as fd 3 (USER_SPAWN_FD), or -1. With
+	 * @fd_path_var ("NAME"), NAME is set to /proc/PID/fd/3, PID being the
+	 * program's own: a path to it that the program and everything it
+	 * starts can open while the program runs, even one that closed its fds.
+	 */
+	int pass_fd;
+	const char *fd_path_var;
 };
+
+#define USER_SPAWN_FD 3
 
 /*
  * Starts @u; *pid is its pid (the leader of a new session). Returns 0 once
