@@ -65,7 +65,7 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 COLT_SRCS := $(wildcard tests/collector/test_*.c)
 COLT_BINS := $(COLT_SRCS:tests/collector/%.c=$(BUILD)/tests/%)
 # The collector tests' harness (tests/collector/collector_fixture.c), linked into each.
-COLT_OBJS := $(OBJ)/tests/collector/collector_fixture.o
+COLT_OBJS := $(OBJ)/tests/collector/collector_fixture.o $(OBJ)/userspace/digest/sha256.o
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 EXAMPLE_SRCS := $(wildcard examples/*.c)

@@ -11,6 +11,7 @@
 
 #include "common/crash_id.h"
 #include "crash_check.h"
+#include "digest/sha256.h"
 #include "faultguard.h"
 #include "framework/test.h"
 #include "helpers/app_data.h"
@@ -191,6 +192,24 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 	return ok;
 }
 
+/* The record's sha256 is that of the file's bytes. */
+static bool check_sha256(const char *path, const char *want)
+{
+	char hex[SHA256_HEX_LEN];
+	size_t len;
+	char *bytes = fx_read_file(path, &len);
+	bool ok;
+
+	if (!ASSERT_NOT_NULL(bytes, "read the snapshot file") ||
+	    !ASSERT_OK(sha256_hex(bytes, len, hex), "its sha256")) {
+		free(bytes);
+		return false;
+	}
+	free(bytes);
+	ok = ASSERT_TRUE(want != NULL, "the snapshot record has a sha256");
+	return ok && ASSERT_STREQ(want, hex, "the record's sha256 is the file's");
+}
+
 static bool check_owned(const char *path, uid_t uid, gid_t gid, mode_t mode, const char *what)
 {
 	struct stat st;
@@ -205,7 +224,7 @@ static bool check_owned(const char *path, uid_t uid, gid_t gid, mode_t mode, con
 	return true;
 }
 
-static bool check_snapshot_file(struct fx *fx, struct fx_app *a, json_object *snap, const char *id)
+bool fx_check_snapshot_file(struct fx *fx, struct fx_app *a, json_object *snap, const char *id)
 {
 	char want[PATH_MAX], dir[PATH_MAX], why[256];
 	const char *path = jstr(snap, "path"), *app = NULL;
@@ -223,6 +242,7 @@ static bool check_snapshot_file(struct fx *fx, struct fx_app *a, json_object *sn
 	ok &= check_owned(dir, a->spec.uid, a->spec.gid, 0700, "the app's snapshot folder: 0700");
 	fx_path(dir, sizeof(dir), "%s/snapshots/%u", fx->state, a->spec.uid);
 	ok &= check_owned(dir, a->spec.uid, a->spec.gid, 0700, "the user's snapshot folder: 0700");
+	ok &= check_sha256(path, jstr(snap, "sha256"));
 	s = fg_snapshot_open(path);
 	if (!ASSERT_NOT_NULL(s, "fg_snapshot_open"))
 		return false;
@@ -307,10 +327,23 @@ bool fx_check_crash(struct fx *fx, struct fx_app *a, const struct fx_crash *x,
 	    !CHECK_INT(snap, "keys", APP_NENTRIES) ||
 	    !CHECK_INT(snap, "bytes", (long long)fx_expected_bytes(a)) ||
 	    !CHECK_INT(snap, "discarded", 0) || !ASSERT_TRUE(jms(snap, "ms", &(double){ 0 }),
-							     "snapshot ms, three decimals"))
+							     "snapshot ms, three decimals") ||
+	    !ASSERT_TRUE(jstr(snap, "sha256") && strlen(jstr(snap, "sha256")) == 64,
+			 "the snapshot record has a sha256"))
 		goto out;
-	if (!check_snapshot_file(fx, a, snap, id))
+	if (x->stored && !strcmp(x->stored, "memory")) {
+		/* Refused by the disk: held in memory, the record says why. */
+		if (!CHECK_STR(snap, "stored", "memory") || !CHECK_NULL(snap, "path") ||
+		    !ASSERT_TRUE(jstr(snap, "error") &&
+					 (!x->disk_error || strstr(jstr(snap, "error"), x->disk_error)),
+				 "the snapshot record says why the disk refused it")) {
+			fprintf(stderr, "  error: %s\n", jstr(snap, "error") ?: "(none)");
+			goto out;
+		}
+	} else if (!CHECK_STR(snap, "stored", "disk") || !CHECK_NULL(snap, "error") ||
+		   !fx_check_snapshot_file(fx, a, snap, id)) {
 		goto out;
+	}
 
 	/* The rescue record. */
 	resc = fx_wait_id(fx, "rescue", id, FX_WAIT_MS + fx->rescue_timeout * 1000);

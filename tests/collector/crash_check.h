@@ -21,6 +21,12 @@ struct fx_crash {
 	uid_t sender_uid;
 	const char *sender_comm;
 	const char *rescue_status; /* NULL: "ok" */
+	/*
+	 * NULL: on disk at once. "memory": the disk refused it (its error
+	 * names @disk_error), it is held in memory and its rescue read it there.
+	 */
+	const char *stored;
+	const char *disk_error;
 };
 
 /*
@@ -32,6 +38,11 @@ struct fx_crash {
  */
 bool fx_check_crash(struct fx *fx, struct fx_app *a, const struct fx_crash *x,
 		    struct fx_rescue *r, char *id);
+/*
+ * A snapshot file at the path @snap names holds exactly what @a wrote, with
+ * the owner, mode and folders SPEC §4 says, and the record's sha256.
+ */
+bool fx_check_snapshot_file(struct fx *fx, struct fx_app *a, json_object *snap, const char *id);
 /* Checks the rescue report alone against the crash record @crash. */
 bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_object *snapshot,
 		     json_object *report, const struct fx_rescue *r);

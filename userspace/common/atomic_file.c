@@ -89,7 +89,8 @@ int atomic_file_begin(struct atomic_file *af, int dirfd, const char *name,
 		err = temp_name(af->tmp, sizeof(af->tmp), name);
 		if (err)
 			return err;
-		af->fd = openat(dirfd, af->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		/* Read-write: a caller that keeps it may read back what it wrote (a digest). */
+		af->fd = openat(dirfd, af->tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 				o->mode);
 		if (af->fd >= 0 || errno != EEXIST)
 			break;

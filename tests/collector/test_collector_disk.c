@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A state directory whose disk refuses the snapshot (issue 14, SPEC §8.1),
+ * on real file systems: a small tmpfs filled up (ENOSPC) or remounted
+ * read-only (EROFS). Every crash is rescued all the same, with exact data,
+ * from a copy held in memory; the records say so; the collector's stderr
+ * names every snapshot it could not write; once the disk takes it again the
+ * copy is written within the next retention pass, with a late record.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/crash_id.h"
+#include "crash_check.h"
+#include "framework/test.h"
+#include "helpers/app_data.h"
+
+/* A crash that leaves a snapshot held in memory, and the app it was. */
+struct held_crash {
+	struct fx_app a;
+	struct fx_rescue r;
+	char id[CRASH_ID_LEN];
+};
+
+/* A small tmpfs of @size (e.g. "2m") at @dir. */
+static bool mount_tmpfs(const char *dir, const char *size)
+{
+	char opts[64];
+
+	snprintf(opts, sizeof(opts), "size=%s,mode=0755", size);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return ASSERT_OK(-errno, "mkdir the mount point");
+	return ASSERT_OK(mount("fgtest", dir, "tmpfs", MS_NOSUID | MS_NODEV, opts) ? -errno : 0,
+			 "mount a tmpfs");
+}
+
+static void unmount(const char *dir)
+{
+	if (dir[0])
+		umount2(dir, MNT_DETACH);
+}
+
+static int remount(const char *dir, unsigned long flags)
+{
+	return mount(NULL, dir, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV | flags, NULL) ? -errno : 0;
+}
+
+/* Fills the file system of @dir to the last byte (dd would do the same): DIR/filler. */
+static bool fill(const char *dir)
+{
+	static char chunk[1 << 16];
+	char path[PATH_MAX];
+	size_t step = sizeof(chunk);
+	int fd;
+
+	fx_path(path, sizeof(path), "%s/filler", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (!ASSERT_GE(fd, 0, "create the filler"))
+		return false;
+	memset(chunk, 'f', sizeof(chunk));
+	while (step) {
+		if (write(fd, chunk, step) < 0) {
+			if (!ASSERT_EQ(errno, ENOSPC, "the filler stops at a full disk")) {
+				close(fd);
+				return false;
+			}
+			step /= 2;
+		}
+	}
+	close(fd);
+	return true;
+}
+
+static bool unfill(const char *dir)
+{
+	char path[PATH_MAX];
+
+	fx_path(path, sizeof(path), "%s/filler", dir);
+	return ASSERT_OK(unlink(path) ? -errno : 0, "remove the filler");
+}
+
+/* A collector whose state directory is the tmpfs at DIR/state (@size) and whose log is not. */
+static bool begin_on_tmpfs(struct fx *fx, const char *size, const char *config)
+{
+	if (!fx_can_run() || !fx_init(fx))
+		return false;
+	fx_path(fx->audit, sizeof(fx->audit), "%s/audit.jsonl", fx->dir);
+	fx->config = config;
+	if (!mount_tmpfs(fx->state, size))
+		return false;
+	return fx_start(fx);
+}
+
+/* The late record of @id: the copy held in memory is on disk now. */
+static json_object *wait_late(struct fx *fx, const char *id, int timeout_ms)
+{
+	long long end = fx_now_ms() + timeout_ms;
+
+	do {
+		json_object *all = fx_records(fx, "snapshot");
+		size_t i;
+
+		for (i = 0; i < json_object_array_length(all); i++) {
+			json_object *o = json_object_array_get_idx(all, i), *late;
+
+			if (jstr(o, "id") && !strcmp(jstr(o, "id"), id) &&
+			    json_object_object_get_ex(o, "late", &late) &&
+			    json_object_get_boolean(late)) {
+				json_object_get(o);
+				json_object_put(all);
+				return o;
+			}
+		}
+		json_object_put(all);
+		fx_nap(50);
+	} while (fx_now_ms() < end);
+	test_fail(__FILE__, __LINE__, "no late snapshot record for %s", id);
+	return NULL;
+}
+
+/* The collector's stderr names the snapshot it could not write: its id, path and reason. */
+static bool stderr_names(struct fx *fx, const char *id, const char *reason)
+{
+	char *log = fx_read_file(fx->log, NULL), *line;
+	bool found = false;
+
+	for (line = log; line && !found; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		found = !strncmp(line, "faultguardd: snapshot ", 22) && !strncmp(line + 22, id,
+										  strlen(id)) &&
+			strstr(line, "snapshots/") && strstr(line, reason) &&
+			strchr(line, '\n') > strstr(line, reason);
+	free(log);
+	if (!found)
+		test_fail(__FILE__, __LINE__, "the collector's stderr has no line naming %s (%s)", id,
+			  reason);
+	return found;
+}
+
+/* A metric's value from `faultguardctl metrics`, -1 when absent. */
+static long long metric(struct fx *fx, const char *name)
+{
+	char *out = NULL, *p;
+	long long v = -1;
+	size_t n = strlen(name);
+
+	if (fx_ctl(fx, &out, "metrics", "--socket", fx->sock, NULL) != 0 || !out) {
+		free(out);
+		return -1;
+	}
+	for (p = out; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, name, n) && p[n] == ' ')
+			v = strtoll(p + n + 1, NULL, 10);
+	free(out);
+	return v;
+}
+
+/* The held copies `faultguardctl status --json` lists. */
+static int status_held(struct fx *fx)
+{
+	json_object *arr;
+	char *out = NULL;
+	int n = 0;
+	size_t i;
+
+	if (fx_ctl(fx, &out, "status", "--json", "--socket", fx->sock, NULL) != 0 || !out) {
+		free(out);
+		return -1;
+	}
+	arr = json_tokener_parse(out);
+	free(out);
+	for (i = 0; arr && i < json_object_array_length(arr); i++)
+		n += jstr(json_object_array_get_idx(arr, i), "state") &&
+		     !strcmp(jstr(json_object_array_get_idx(arr, i), "state"), "held");
+	json_object_put(arr);
+	return n;
+}
+
+/* Once the disk takes it: the late record, the file (exact, the record's sha256). */
+static bool check_late(struct fx *fx, struct held_crash *h)
+{
+	json_object *first = fx_find_id(fx, "snapshot", h->id), *late = wait_late(fx, h->id,
+										  FX_WAIT_MS);
+	bool ok = late && CHECK_STR(late, "stored", "disk") &&
+		  CHECK_INT(late, "keys", APP_NENTRIES) &&
+		  fx_check_snapshot_file(fx, &h->a, late, h->id) &&
+		  /* The bytes held are the bytes written. */
+		  CHECK_STR(late, "sha256", jstr(first, "sha256") ?: "(no sha256 first)");
+
+	json_object_put(first);
+	json_object_put(late);
+	return ok;
+}
+
+static bool killed_from_outside(struct held_crash *h)
+{
+	return ASSERT_OK(kill(h->a.pid, SIGKILL) ? -errno : 0, "SIGKILL the app") &&
+	       fx_app_wait(&h->a, FX_WAIT_MS) &&
+	       ASSERT_TRUE(WIFSIGNALED(h->a.status) && WTERMSIG(h->a.status) == SIGKILL,
+			   "the app died of SIGKILL");
+}
+
+TEST(full_disk_segfault_sigkill_and_oom_are_rescued_from_memory)
+{
+	static const char nospace[] = "No space left on device";
+	struct held_crash h[3];
+	char cg[PATH_MAX] = "";
+	struct fx fx;
+	int i;
+
+	memset(h, 0, sizeof(h));
+	if (!begin_on_tmpfs(&fx, "2m", NULL) || !fill(fx.state))
+		goto out;
+	/* A segfault. */
+	fx_rescue_init(&fx, &h[0].r, "segv", NULL);
+	if (!fx_app_start(&fx, &h[0].a,
+			  &(struct fx_app_spec){ .mode = "segv", .rescue_argv = h[0].r.argv }) ||
+	    !fx_app_wait(&h[0].a, FX_WAIT_MS) ||
+	    !fx_check_crash(&fx, &h[0].a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0",
+						.stored = "memory", .disk_error = nospace },
+			    &h[0].r, h[0].id))
+		goto out;
+	/* A SIGKILL from outside. */
+	fx_rescue_init(&fx, &h[1].r, "killed", NULL);
+	if (!fx_app_start(&fx, &h[1].a,
+			  &(struct fx_app_spec){ .mode = "wait", .rescue_argv = h[1].r.argv }) ||
+	    !killed_from_outside(&h[1]) ||
+	    !fx_check_crash(&fx, &h[1].a,
+			    &(struct fx_crash){ .cause = "killed", .signal = SIGKILL,
+						.si_code = SI_USER, .sender_pid = getpid(),
+						.sender_uid = 0, .sender_comm = "test_collector_",
+						.stored = "memory", .disk_error = nospace },
+			    &h[1].r, h[1].id))
+		goto out;
+	/* The OOM killer. */
+	if (!fx_memcg_create(cg, sizeof(cg), 64ull << 20)) {
+		cg[0] = '\0';
+		goto out;
+	}
+	fx_rescue_init(&fx, &h[2].r, "oom", NULL);
+	if (!fx_app_start(&fx, &h[2].a,
+			  &(struct fx_app_spec){ .mode = "oom", .rescue_argv = h[2].r.argv,
+						 .cgroup = cg }) ||
+	    !fx_app_wait(&h[2].a, 60000) ||
+	    !fx_check_crash(&fx, &h[2].a,
+			    &(struct fx_crash){ .cause = "oom_killed", .signal = SIGKILL,
+						.si_code = SI_KERNEL, .stored = "memory",
+						.disk_error = nospace },
+			    &h[2].r, h[2].id))
+		goto out;
+	for (i = 0; i < 3; i++)
+		if (!stderr_names(&fx, h[i].id, nospace))
+			goto out;
+	if (!ASSERT_EQ(metric(&fx, "faultguard_snapshots_held"), 3, "three copies held") ||
+	    !ASSERT_GE(metric(&fx, "faultguard_snapshots_held_bytes"), 3 * 4096, "their memory") ||
+	    !ASSERT_GE(metric(&fx, "faultguard_snapshot_write_errors_total"), 3, "write errors") ||
+	    !ASSERT_EQ(status_held(&fx), 3, "status lists the three held copies"))
+		goto out;
+
+	/* Room again: each copy reaches the disk within the next retention pass. */
+	if (!unfill(fx.state))
+		goto out;
+	for (i = 0; i < 3; i++)
+		if (!check_late(&fx, &h[i]))
+			goto out;
+	if (!ASSERT_EQ(metric(&fx, "faultguard_snapshots_held"), 0, "nothing held any more") ||
+	    !ASSERT_EQ(status_held(&fx), 0, "status lists none"))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+	fx_memcg_remove(cg);
+	unmount(fx.state);
+}
+
+TEST(read_only_state_dir_then_writable_again)
+{
+	struct held_crash h;
+	struct fx fx;
+
+	memset(&h, 0, sizeof(h));
+	if (!begin_on_tmpfs(&fx, "8m", NULL))
+		goto out;
+	/* The app's folders exist already: a read-only disk refuses the file itself. */
+	fx_rescue_init(&fx, &h.r, "first", NULL);
+	if (!fx_app_start(&fx, &h.a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = h.r.argv }) ||
+	    !fx_app_wait(&h.a, FX_WAIT_MS) ||
+	    !fx_check_crash(&fx, &h.a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0" },
+			    &h.r, h.id))
+		goto out;
+	if (!ASSERT_OK(remount(fx.state, MS_RDONLY), "remount the state directory read-only"))
+		goto out;
+	memset(&h, 0, sizeof(h));
+	fx_rescue_init(&fx, &h.r, "ro", NULL);
+	if (!fx_app_start(&fx, &h.a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = h.r.argv }) ||
+	    !fx_app_wait(&h.a, FX_WAIT_MS) ||
+	    !fx_check_crash(&fx, &h.a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0",
+						.stored = "memory",
+						.disk_error = "Read-only file system" },
+			    &h.r, h.id) ||
+	    !stderr_names(&fx, h.id, "Read-only file system"))
+		goto out;
+	if (!ASSERT_OK(remount(fx.state, 0), "remount it read-write") || !check_late(&fx, &h))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+	unmount(fx.state);
+}
+
+static long long count_expired_spill(struct fx *fx)
+{
+	json_object *all = fx_records(fx, "expire");
+	long long n = 0;
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(all); i++)
+		n += jstr(json_object_array_get_idx(all, i), "reason") &&
+		     !strcmp(jstr(json_object_array_get_idx(all, i), "reason"), "spill");
+	json_object_put(all);
+	return n;
+}
+
+/*
+ * More refused snapshots than spill_max_bytes holds: the oldest go, each
+ * with an expire record (reason spill); the newest stay; the collector's
+ * memory stays bounded.
+ */
+TEST(spill_budget_drops_the_oldest_with_a_record)
+{
+	enum { CRASHES = 12 };
+	static const char *const conf = "spill_max_bytes = 16K\nrate_limit_burst = 0\n";
+	char ids[CRASHES][CRASH_ID_LEN];
+	long long rss0, rss1, held;
+	struct fx fx;
+	int i;
+
+	if (!begin_on_tmpfs(&fx, "2m", conf) || !fill(fx.state))
+		goto out;
+	rss0 = fx_proc_status(fx.pid, 0, "VmRSS");
+	for (i = 0; i < CRASHES; i++) {
+		struct fx_rescue r;
+		struct fx_app a;
+		json_object *snap;
+
+		fx_rescue_init(&fx, &r, "spill", NULL);
+		if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = r.argv }) ||
+		    !fx_app_wait(&a, FX_WAIT_MS) || !fx_wait(&fx, "rescue", a.pid, 0, FX_WAIT_MS))
+			goto out;
+		snap = fx_find(&fx, "snapshot", a.pid, 0);
+		if (!snap || !CHECK_STR(snap, "stored", "memory")) {
+			json_object_put(snap);
+			goto out;
+		}
+		snprintf(ids[i], sizeof(ids[i]), "%s", jstr(snap, "id"));
+		json_object_put(snap);
+		/* Each rescue read its exact data, however little the collector kept. */
+		snap = fx_rescue_report(&r, FX_WAIT_MS);
+		if (!snap || !CHECK_STR(snap, "snapshot_exact", "")) {
+			json_object_put(snap);
+			goto out;
+		}
+		json_object_put(snap);
+	}
+	held = metric(&fx, "faultguard_snapshots_held");
+	/* 4 KiB at least each (a memfd's page): 16K holds four, the eight oldest go. */
+	if (!ASSERT_TRUE(held >= 1 && held <= 4, "the budget bounds what is held") ||
+	    !ASSERT_EQ(count_expired_spill(&fx), CRASHES - held, "one expire record per copy dropped") ||
+	    !ASSERT_GE(metric(&fx, "faultguard_snapshots_held_bytes"), 0, "held bytes") ||
+	    !ASSERT_TRUE(metric(&fx, "faultguard_snapshots_held_bytes") <= 16 * 1024,
+			 "held bytes within spill_max_bytes"))
+		goto out;
+	/* The oldest were dropped, the newest kept: the first id has an expire record. */
+	{
+		json_object *e = fx_find_id(&fx, "expire", ids[0]);
+
+		if (!ASSERT_NOT_NULL(e, "the oldest copy's expire record") ||
+		    !CHECK_STR(e, "reason", "spill")) {
+			json_object_put(e);
+			goto out;
+		}
+		json_object_put(e);
+		e = fx_find_id(&fx, "expire", ids[CRASHES - 1]);
+		if (!ASSERT_TRUE(e == NULL, "the newest copy is kept")) {
+			json_object_put(e);
+			goto out;
+		}
+	}
+	rss1 = fx_proc_status(fx.pid, 0, "VmRSS");
+	if (!ASSERT_TRUE(rss0 > 0 && rss1 > 0 && rss1 - rss0 < 8 * 1024,
+			 "the collector's RSS grows by less than 8 MiB"))
+		fprintf(stderr, "  VmRSS %lld -> %lld KiB\n", rss0, rss1);
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+	unmount(fx.state);
+}
+
+/* The records of @id, in the log's order, as "crash snapshot rescue". */
+static void events_of(struct fx *fx, const char *id, char *buf, size_t len)
+{
+	json_object *all = fx_records(fx, NULL);
+	size_t i, used = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < json_object_array_length(all); i++) {
+		json_object *o = json_object_array_get_idx(all, i);
+
+		if (jstr(o, "id") && !strcmp(jstr(o, "id"), id) && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? " " : "",
+						 jstr(o, "event"));
+	}
+	json_object_put(all);
+}
+
+/*
+ * The audit log on a full disk: its records go to stderr and wait; once
+ * there is room every one of them is written, in order, none twice, no
+ * line cut.
+ */
+TEST(audit_log_on_a_full_disk_loses_no_record)
+{
+	char logdir[PATH_MAX] = "", ev[256], *log;
+	struct fx fx;
+	int i;
+
+	if (!fx_can_run() || !fx_init(&fx))
+		goto out;
+	fx_path(logdir, sizeof(logdir), "%s/logdisk", fx.dir);
+	fx_path(fx.audit, sizeof(fx.audit), "%s/audit.jsonl", logdir);
+	/* Full before the collector starts: not even its start record fits. */
+	if (!mount_tmpfs(logdir, "64k") || !fill(logdir) || !fx_start(&fx))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		struct fx_rescue r;
+		struct fx_app a;
+
+		fx_rescue_init(&fx, &r, "audit", NULL);
+		if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = r.argv }) ||
+		    !fx_app_wait(&a, FX_WAIT_MS) || !fx_rescue_report(&r, FX_WAIT_MS))
+			goto out;
+		/* No record of it in the log yet: it is full. */
+		if (!ASSERT_TRUE(fx_count(&fx, "crash", a.pid) == 0, "the full log took nothing"))
+			goto out;
+	}
+	log = fx_read_file(fx.log, NULL);
+	if (!ASSERT_TRUE(log && strstr(log, "faultguardd: audit: {") &&
+				 strstr(log, "cannot write the audit log"),
+			 "the records went to stderr")) {
+		free(log);
+		goto out;
+	}
+	free(log);
+	if (!ASSERT_GE(metric(&fx, "faultguard_audit_write_errors_total"), 1, "write errors counted") ||
+	    !ASSERT_GE(metric(&fx, "faultguard_audit_records_pending"), 9, "records kept"))
+		goto out;
+	if (!unfill(logdir) || !ASSERT_TRUE(fx_wait(&fx, "crash", -1, 2, FX_WAIT_MS) != NULL,
+					       "the kept records reach the log"))
+		goto out;
+	/* Every crash: its three records, in order, once each. */
+	for (i = 0; i < 3; i++) {
+		json_object *c = fx_wait(&fx, "crash", -1, i, FX_WAIT_MS);
+
+		if (!c || !fx_wait_id(&fx, "rescue", jstr(c, "id"), FX_WAIT_MS)) {
+			json_object_put(c);
+			goto out;
+		}
+		events_of(&fx, jstr(c, "id"), ev, sizeof(ev));
+		json_object_put(c);
+		if (!ASSERT_STREQ(ev, "crash snapshot rescue", "a crash's records, in order, once"))
+			goto out;
+	}
+	if (!ASSERT_EQ(fx_count(&fx, "start", -1), 1, "the start record, once") ||
+	    !ASSERT_EQ(metric(&fx, "faultguard_audit_records_pending"), 0, "nothing kept any more"))
+		goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+	unmount(logdir);
+}
