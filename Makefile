@@ -157,6 +157,12 @@ $(BUILD)/tests/helpers/%: $(OBJ)/tests/helpers/%.o $(BUILD)/libfaultguard.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CTL)
 
+# The misbehaving file system of the disk tests (FUSE); evaluated late: deps install it first.
+FUSE_CFLAGS = $(shell pkg-config --cflags fuse3)
+FUSE_LIBS = $(shell pkg-config --libs fuse3)
+$(OBJ)/tests/helpers/faultyfs.o: ALL_CFLAGS += $(FUSE_CFLAGS)
+$(BUILD)/tests/helpers/faultyfs: LIBS_CTL += $(FUSE_LIBS)
+
 $(BUILD)/examples/%: $(OBJ)/examples/%.o $(BUILD)/libfaultguard.a
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

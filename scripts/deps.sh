@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages faultguard needs to build and test; does
 # nothing when they are all present. The operations tests use promtool
-# (prometheus), rsyslogd (rsyslog), systemd-analyze (systemd) and man (man-db).
+# (prometheus), rsyslogd (rsyslog), systemd-analyze (systemd) and man (man-db); the disk
+# tests a FUSE file system of their own (libfuse3-dev).
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libssl-dev pkg-config jq \
+PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libssl-dev libfuse3-dev pkg-config jq \
 python3 python3-numpy python3-pytest libclang-rt-14-dev valgrind \
 prometheus rsyslog systemd man-db"
 

@@ -617,7 +617,8 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 	};
 	struct rlimit no_core = { 0, 0 };
 	char exe[PATH_MAX], procs[PATH_MAX], pid[16];
-	const char *argv[8 + 256 + 1]; /* the helper's own, then up to 256 rescue arguments */
+	const char *argv[16 + 256 + 1]; /* the helper's own, then up to 256 rescue arguments */
+	char fill[16], capacity[16];
 	int argc = 0, fd, i;
 
 	fx_path(exe, sizeof(exe), "%s/tests/helpers/%s", fx->build, progs[s->helper]);
@@ -627,6 +628,18 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 		argv[argc++] = app;
 		if (s->signal_only)
 			argv[argc++] = "--signal-only";
+		if (s->fill_mib) {
+			snprintf(fill, sizeof(fill), "%u", s->fill_mib);
+			argv[argc++] = "--fill";
+			argv[argc++] = fill;
+		}
+		if (s->capacity_mib) {
+			snprintf(capacity, sizeof(capacity), "%u", s->capacity_mib);
+			argv[argc++] = "--capacity";
+			argv[argc++] = capacity;
+		}
+		if (s->scribbler)
+			argv[argc++] = "--scribbler";
 		argv[argc++] = s->mode;
 		if (s->rescue_argv)
 			argv[argc++] = "--";

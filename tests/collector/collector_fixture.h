@@ -115,6 +115,10 @@ struct fx_app_spec {
 	gid_t groups[FX_MAX_GROUPS];
 	const char *cgroup;      /* a cgroup directory to run in, or NULL */
 	const char *core_dir;    /* run there with core dumps allowed; NULL: cwd kept, no core */
+	unsigned int fill_mib;     /* col_app --fill: this many MiB of incompressible data more */
+	unsigned int capacity_mib; /* col_app --capacity: the dictionary's size (0: default) */
+	int scribbler;             /* col_app --scribbler: a process that maps the dictionary
+				      and writes all over it, and lives on after the app */
 };
 
 struct fx_app {

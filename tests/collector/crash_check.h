@@ -46,8 +46,9 @@ bool fx_check_snapshot_file(struct fx *fx, struct fx_app *a, json_object *snap, 
 /* Checks the rescue report alone against the crash record @crash. */
 bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_object *snapshot,
 		     json_object *report, const struct fx_rescue *r);
-/* The sum of the value lengths app_data.h writes for @a. */
+/* The sum of the value lengths app_data.h writes for @a (its fill too), and their number. */
 size_t fx_expected_bytes(const struct fx_app *a);
+long long fx_expected_keys(const struct fx_app *a);
 /* No crash record for @a, no snapshot of its app (after a barrier). */
 bool fx_check_no_crash(struct fx *fx, struct fx_app *a);
 

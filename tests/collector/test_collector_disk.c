@@ -189,7 +189,7 @@ static bool check_late(struct fx *fx, struct held_crash *h)
 	json_object *first = fx_find_id(fx, "snapshot", h->id), *late = wait_late(fx, h->id,
 										  FX_WAIT_MS);
 	bool ok = late && CHECK_STR(late, "stored", "disk") &&
-		  CHECK_INT(late, "keys", APP_NENTRIES) &&
+		  CHECK_INT(late, "keys", fx_expected_keys(&h->a)) &&
 		  fx_check_snapshot_file(fx, &h->a, late, h->id) &&
 		  /* The bytes held are the bytes written. */
 		  CHECK_STR(late, "sha256", jstr(first, "sha256") ?: "(no sha256 first)");

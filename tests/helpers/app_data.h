@@ -9,7 +9,10 @@
 #ifndef FG_TEST_APP_DATA_H
 #define FG_TEST_APP_DATA_H
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -102,8 +105,86 @@ static inline int app_write_entries(struct fg *fg, const char *mode)
 }
 
 /*
- * 0 when @s holds exactly what app_write_entries wrote in @mode as @pid;
- * else 1, with what differs in @why.
+ * Big dictionaries: "fill.NNNNN" keys of APP_FILL_LEN pseudo-random
+ * (incompressible) bytes each, made from their index, and "fill.count".
+ */
+#define APP_FILL_LEN (1u << 20)
+#define APP_FILL_PREFIX "fill."
+
+static inline void app_fill_value(unsigned int index, unsigned char *buf, size_t len)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull * (index + 1);
+	size_t i;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + i, &x, 8);
+	}
+}
+
+/* Writes @n fill values; 0 or the first negative errno. */
+static inline int app_write_fill(struct fg *fg, unsigned int n)
+{
+	unsigned char *buf = malloc(APP_FILL_LEN);
+	char key[32], count[16];
+	unsigned int i;
+	int err = buf ? 0 : -ENOMEM;
+
+	for (i = 0; i < n && !err; i++) {
+		snprintf(key, sizeof(key), APP_FILL_PREFIX "%05u", i);
+		app_fill_value(i, buf, APP_FILL_LEN);
+		err = fg_set(fg, key, buf, APP_FILL_LEN);
+	}
+	snprintf(count, sizeof(count), "%u", n);
+	if (!err && n)
+		err = fg_set_str(fg, APP_FILL_PREFIX "count", count);
+	free(buf);
+	return err;
+}
+
+/* Whether the fill entries of @s are all there, exact: 0, else 1 and why. */
+static inline int app_fill_diff(const struct fg_snapshot *s, char *why, size_t why_len)
+{
+	const void *val;
+	size_t len, i, n = fg_snapshot_count(s), seen = 0;
+	unsigned char *want;
+	const char *key;
+	char count[16];
+	unsigned int want_n = 0;
+
+	if (fg_snapshot_get(s, APP_FILL_PREFIX "count", &val, &len) == 0 && len < sizeof(count)) {
+		memcpy(count, val, len);
+		count[len] = '\0';
+		want_n = (unsigned int)strtoul(count, NULL, 10);
+	}
+	want = malloc(APP_FILL_LEN);
+	for (i = 0; want && i < n; i++) {
+		if (fg_snapshot_entry(s, i, &key, &val, &len) < 0 ||
+		    strncmp(key, APP_FILL_PREFIX, strlen(APP_FILL_PREFIX)) ||
+		    !strcmp(key, APP_FILL_PREFIX "count"))
+			continue;
+		app_fill_value((unsigned int)strtoul(key + strlen(APP_FILL_PREFIX), NULL, 10), want,
+			       APP_FILL_LEN);
+		if (len != APP_FILL_LEN || memcmp(val, want, len)) {
+			snprintf(why, why_len, "'%s' differs from what was written", key);
+			free(want);
+			return 1;
+		}
+		seen++;
+	}
+	free(want);
+	if (seen != want_n) {
+		snprintf(why, why_len, "%zu fill entries, expected %u", seen, want_n);
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * 0 when @s holds exactly what app_write_entries wrote in @mode as @pid
+ * (and app_write_fill, if it did); else 1, with what differs in @why.
  */
 static inline int app_snapshot_diff(const struct fg_snapshot *s, const char *mode, pid_t pid,
 				    char *why, size_t why_len)
@@ -111,16 +192,16 @@ static inline int app_snapshot_diff(const struct fg_snapshot *s, const char *mod
 	struct app_expect x;
 	const char *key;
 	const void *val;
-	size_t i, len;
+	size_t i, j, len;
 
 	app_expect_init(&x, mode, pid);
-	if (fg_snapshot_count(s) != APP_NENTRIES) {
-		snprintf(why, why_len, "%zu entries, expected %d", fg_snapshot_count(s),
-			 APP_NENTRIES);
+	if (app_fill_diff(s, why, why_len))
 		return 1;
-	}
-	for (i = 0; i < APP_NENTRIES; i++) {
-		if (fg_snapshot_entry(s, i, &key, &val, &len) < 0) {
+	for (i = 0, j = 0; i < APP_NENTRIES; i++, j++) {
+		while (fg_snapshot_entry(s, j, &key, NULL, NULL) == 0 &&
+		       !strncmp(key, APP_FILL_PREFIX, strlen(APP_FILL_PREFIX)))
+			j++;
+		if (fg_snapshot_entry(s, j, &key, &val, &len) < 0) {
 			snprintf(why, why_len, "entry %zu is missing", i);
 			return 1;
 		}
@@ -135,6 +216,13 @@ static inline int app_snapshot_diff(const struct fg_snapshot *s, const char *mod
 				 len, x.e[i].len);
 			return 1;
 		}
+	}
+	while (fg_snapshot_entry(s, j, &key, NULL, NULL) == 0 &&
+	       !strncmp(key, APP_FILL_PREFIX, strlen(APP_FILL_PREFIX)))
+		j++;
+	if (j != fg_snapshot_count(s)) {
+		snprintf(why, why_len, "%zu entries, expected %zu", fg_snapshot_count(s), j);
+		return 1;
 	}
 	return 0;
 }

@@ -2,12 +2,14 @@
 /*
  * A test app for the collector tests (tests/collector):
  *
- *   col_app [--app NAME] [--signal-only] MODE [-- RESCUE_ARGV...]
+ *   col_app [--app NAME] [--signal-only] [--fill MIB] [--capacity MIB] [--scribbler]
+ *           MODE [-- RESCUE_ARGV...]
  *
  * Registers with the collector at $FAULTGUARD_SOCKET (fg_open, then waits
- * for fg_registered), writes the entries of app_data.h, prints
- * "ready <pid>" on stdout and ends as MODE says: any mode of app_death.h,
- * or one of these:
+ * for fg_registered), writes the entries of app_data.h (and with --fill,
+ * that many MiB of incompressible data, in a dictionary of --capacity MiB),
+ * prints "ready <pid>" on stdout and ends as MODE says: any mode of
+ * app_death.h, or one of these:
  *
  *   stdin      obey commands read from stdin, one per line (below); EOF = exit(0)
  *   exec       execve /bin/cat (it lives until stdin closes)
@@ -28,11 +30,17 @@
  * mode.
  * With no "--", the app registers no rescue command.
  *
+ * --scribbler: after "ready", a child process maps the dictionary's memfd
+ * (shared, writable), prints "scribbler <pid>" and writes random bytes all
+ * over it until it is killed. It outlives the app: the collector cannot
+ * seal what it still maps.
+ *
  * Exit codes of its own: 64 bad usage, 70 fg_open failed, 71 not registered
  * within 20 s, 72 writing failed, 99 the OOM killer never came.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +48,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -276,18 +285,98 @@ static void obey_stdin(struct fg *fg)
 	exit(0);
 }
 
+/* The dictionary's memfd, as the library holds it. */
+static int find_dictionary_fd(void)
+{
+	char path[64], target[128];
+	struct dirent *de;
+	int found = -1;
+	DIR *d = opendir("/proc/self/fd");
+
+	while (d && (de = readdir(d))) {
+		int fd = atoi(de->d_name);
+		ssize_t len;
+
+		if (de->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		len = readlink(path, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		if (!strncmp(target, "/memfd:faultguard", 17))
+			found = fd;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* A process that scribbles over the dictionary for as long as it lives. */
+static void start_scribbler(void)
+{
+	uint64_t x = 88172645463325252ull;
+	char path[64];
+	unsigned char *p;
+	struct stat st;
+	int fd, dict;
+	pid_t pid;
+
+	/* A file of our own: the library closes its fd in a forked child. */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", find_dictionary_fd());
+	fd = dict = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		exit(81);
+	pid = fork();
+	if (pid < 0)
+		exit(81);
+	if (pid > 0) {
+		close(dict);
+		return;
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		_exit(82);
+	/* Mapped: now the app may die. Our pipes are the app's, not ours to hold open. */
+	say("scribbler %d\n", (int)getpid());
+	fd = open("/dev/null", O_RDWR);
+	dup2(fd, 0);
+	dup2(fd, 1);
+	/*
+	 * Over a few MiB in the middle (a few values torn, most kept), and only
+	 * over pages the app wrote: holes stay holes.
+	 */
+	for (;;) {
+		size_t span = st.st_size > (8 << 20) ? (4u << 20) : (size_t)st.st_size / 2, off;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		off = ((size_t)st.st_size / 2 + (size_t)(x % span)) & ~(size_t)63;
+		if (lseek(dict, (off_t)off, SEEK_DATA) == (off_t)off)
+			memcpy(p + off, &x, sizeof(x));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct fg_opts opts = { .sz = sizeof(opts), .app = "col_app" };
 	const char *mode = NULL;
+	unsigned int fill = 0;
+	int i, rc, scribbler = 0;
 	struct fg *fg;
-	int i, rc;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--app") && i + 1 < argc) {
 			opts.app = argv[++i];
 		} else if (!strcmp(argv[i], "--signal-only")) {
 			opts.flags |= FG_RESCUE_SIGNAL_ONLY;
+		} else if (!strcmp(argv[i], "--fill") && i + 1 < argc) {
+			fill = (unsigned int)strtoul(argv[++i], NULL, 10);
+		} else if (!strcmp(argv[i], "--capacity") && i + 1 < argc) {
+			opts.max_bytes = (size_t)strtoul(argv[++i], NULL, 10) << 20;
+		} else if (!strcmp(argv[i], "--scribbler")) {
+			scribbler = 1;
 		} else if (!strcmp(argv[i], "--")) {
 			if (i + 1 < argc)
 				opts.rescue_argv = (const char *const *)&argv[i + 1];
@@ -300,8 +389,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!mode) {
-		fprintf(stderr, "usage: col_app [--app NAME] [--signal-only] MODE "
-				"[-- RESCUE_ARGV...]\n");
+		fprintf(stderr, "usage: col_app [--app NAME] [--signal-only] [--fill MIB] "
+				"[--capacity MIB] [--scribbler] MODE [-- RESCUE_ARGV...]\n");
 		return 64;
 	}
 	fg = fg_open(&opts);
@@ -314,12 +403,16 @@ int main(int argc, char **argv)
 			REGISTER_WAIT_MS);
 		return 71;
 	}
-	rc = app_write_entries(fg, mode);
+	rc = app_write_fill(fg, fill);
+	if (!rc)
+		rc = app_write_entries(fg, mode);
 	if (rc) {
 		fprintf(stderr, "col_app: writing the entries: %s\n", strerror(-rc));
 		return 72;
 	}
 	say("ready %d\n", (int)getpid());
+	if (scribbler)
+		start_scribbler();
 	if (!strcmp(mode, "stdin"))
 		obey_stdin(fg);
 	if (!strcmp(mode, "fork-segv")) {

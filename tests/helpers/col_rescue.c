@@ -4,7 +4,7 @@
  * started in, then behaves as told.
  *
  *   col_rescue REPORT [--sleeper] [--wait-file F] [--say TEXT] [--err TEXT] [--sleep]
- *              [--exit N]
+ *              [--exit N] [--stable MS]
  *
  * REPORT (written atomically: a temporary name, then rename) is one JSON
  * object: argv, pid, env (every variable), environ_entries (to spot a variable
@@ -18,6 +18,11 @@
  * must for a copy held in memory; "allowed" otherwise), and sleeper (the
  * pid of a grandchild left sleeping in the command's session, with
  * --sleeper).
+ *
+ * --stable MS: the report also says whether the bytes at $FAULTGUARD_SNAPSHOT
+ * stayed the same (stable) over MS milliseconds, and leaves out
+ * snapshot_exact (the data of an app whose dictionary was scribbled over
+ * cannot be exact).
  *
  * Then, in this order: --wait-file waits until F exists, --say prints
  * TEXT on stdout, --err on stderr, --sleep waits forever, --exit N exits N
@@ -34,6 +39,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "faultguard.h"
 #include "helpers/app_data.h"
@@ -160,7 +166,34 @@ static json_object *write_attempt(const char *path)
 	return json_object_new_string(n < 0 ? "refused" : "allowed");
 }
 
-static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fds)
+/* zlib's crc32 of every byte at @path, or 0 when it cannot be read. */
+static unsigned long file_crc(const char *path)
+{
+	static unsigned char buf[1 << 20];
+	unsigned long crc = crc32(0, NULL, 0);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		crc = crc32(crc, buf, (uInt)n);
+	close(fd);
+	return n < 0 ? 0 : crc;
+}
+
+/* Whether the snapshot's bytes stay the same over @ms. */
+static json_object *stability(const char *path, int ms)
+{
+	struct timespec t = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	unsigned long a = path ? file_crc(path) : 0, b;
+
+	nanosleep(&t, NULL);
+	b = path ? file_crc(path) : 0;
+	return json_object_new_boolean(a && a == b);
+}
+
+static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fds, int stable_ms)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
 	const char *snap_path = getenv("FAULTGUARD_SNAPSHOT");
@@ -199,7 +232,10 @@ static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fd
 	json_object_object_add(o, "snapshot_readable", json_object_new_boolean(snap != NULL));
 	json_object_object_add(o, "snapshot_keys",
 			       json_object_new_int64(snap ? (int64_t)fg_snapshot_count(snap) : -1));
-	json_object_object_add(o, "snapshot_exact", exactness(snap));
+	if (stable_ms)
+		json_object_object_add(o, "stable", stability(snap_path, stable_ms));
+	else
+		json_object_object_add(o, "snapshot_exact", exactness(snap));
 	json_object_object_add(o, "child_snapshot_keys", child_view(snap_path));
 	/* Only a copy in memory is tried: writing a file on disk would spoil it for the test. */
 	if (getenv("FAULTGUARD_SNAPSHOT_STORED") &&
@@ -232,7 +268,7 @@ static int write_report(const char *path, json_object *o)
 
 int main(int argc, char **argv)
 {
-	int i, sleeper = 0, sleep_forever = 0, code = 0;
+	int i, sleeper = 0, sleep_forever = 0, code = 0, stable_ms = 0;
 	const char *out_text = NULL, *err_text = NULL, *wait_file = NULL;
 	/* First, before this program opens anything of its own. */
 	json_object *fds = fd_array(), *o;
@@ -256,6 +292,8 @@ int main(int argc, char **argv)
 			err_text = argv[++i];
 		else if (!strcmp(argv[i], "--exit") && i + 1 < argc)
 			code = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--stable") && i + 1 < argc)
+			stable_ms = atoi(argv[++i]);
 		else
 			return 64;
 	}
@@ -266,7 +304,7 @@ int main(int argc, char **argv)
 				pause();
 		}
 	}
-	o = report(argc, argv, sleeper_pid, fds);
+	o = report(argc, argv, sleeper_pid, fds, stable_ms);
 	if (write_report(argv[1], o)) {
 		fprintf(stderr, "col_rescue: cannot write %s: %s\n", argv[1], strerror(errno));
 		return 65;

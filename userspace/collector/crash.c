@@ -65,6 +65,7 @@ struct crash {
 	size_t nbytes;
 	int sync_fd;
 	int sync_err;
+	const char *sync_step;
 	char sha256[SHA256_HEX_LEN];
 	struct store_result res;
 	struct work work;
@@ -333,14 +334,19 @@ static void sync_run(struct work *w)
 {
 	struct crash *cr = (struct crash *)((char *)w - offsetof(struct crash, work));
 
+	cr->sync_step = "fsync";
 	if (fsync(cr->sync_fd) < 0)
 		cr->sync_err = -errno;
-	if (close(cr->sync_fd) < 0 && !cr->sync_err)
+	if (close(cr->sync_fd) < 0 && !cr->sync_err) {
 		cr->sync_err = -errno;
+		cr->sync_step = "close";
+	}
 	cr->sync_fd = -1;
 	/* After the file: the directory entry must not name data that is not there. */
-	if (!cr->sync_err && fsync(cr->afd) < 0)
+	if (!cr->sync_err && fsync(cr->afd) < 0) {
 		cr->sync_err = -errno;
+		cr->sync_step = "fsync of the directory";
+	}
 }
 
 static void sync_done(struct work *w)
@@ -350,7 +356,7 @@ static void sync_done(struct work *w)
 	if (!cr->sync_err)
 		stored_on_disk(cr);
 	else
-		hold(cr, held_memfd(cr->bytes, cr->nbytes), 0, "fsync", cr->sync_err);
+		hold(cr, held_memfd(cr->bytes, cr->nbytes), 0, cr->sync_step, cr->sync_err);
 	free(cr->bytes);
 	cr->bytes = NULL;
 	crash_put(cr);
