@@ -3,7 +3,9 @@
 #   make install PREFIX=/usr/local DESTDIR=
 #
 # Installs the collector, the tool, the library (soname libfaultguard.so.0),
-# its header and pkg-config file, the Python package (when it was built),
+# its header and pkg-config file, the Python package (when it was built:
+# its *.py files, whatever bytecode a Python run left beside them staying
+# behind, and a link to the installed library instead of a second copy),
 # the man pages, an example config and the systemd unit. `make uninstall`
 # with the same variables removes exactly that.
 
@@ -60,7 +62,9 @@ install: $(INSTALL_DEPS)
 	$(Q)chmod 0644 $(D)$(PKGCONFIGDIR)/faultguard.pc $(D)$(UNITDIR)/faultguardd.service
 	$(Q)if [ -d $(BUILD)/python/faultguard ]; then \
 		install -d $(D)$(PYTHONDIR)/faultguard && \
-		install -m 0644 $(BUILD)/python/faultguard/* $(D)$(PYTHONDIR)/faultguard/; fi
+		install -m 0644 $(BUILD)/python/faultguard/*.py $(D)$(PYTHONDIR)/faultguard/ && \
+		ln -sf $$(realpath -m --relative-to=$(PYTHONDIR)/faultguard \
+			$(LIBDIR)/libfaultguard.so.$(SOVER)) $(D)$(PYTHONDIR)/faultguard/libfaultguard.so; fi
 
 uninstall:
 	$(call msg,UNINSTALL,$(D)$(PREFIX))
