@@ -429,3 +429,35 @@ out:
 	json_object_put(rec);
 	fx_cleanup(&fx);
 }
+
+/*
+ * faultguardd started in a directory with `--socket fg.sock --state-dir
+ * state`: every path is made absolute at start, so the rescue (which runs
+ * in its user's home) is given a FAULTGUARD_SNAPSHOT it can open, and the
+ * start record names where everything really is.
+ */
+TEST(relative_paths_are_made_absolute_at_start)
+{
+	json_object *start = NULL;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	memset(&fx, 0, sizeof(fx));
+	if (!fx_can_run() || !fx_init(&fx))
+		goto out;
+	fx.relative_paths = true;
+	if (!fx_start(&fx))
+		goto out;
+	start = fx_wait(&fx, "start", -1, 0, FX_WAIT_MS);
+	if (!start || !CHECK_STR(start, "socket", fx.sock) || !CHECK_STR(start, "state_dir", fx.state))
+		goto out;
+	fx_rescue_init(&fx, &r, "relative", NULL);
+	/* The report checks FAULTGUARD_SNAPSHOT against the file under fx.state, and reads it. */
+	if (!crash_with(&fx, &a, r.argv, &r, "ok", NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(start);
+	fx_cleanup(&fx);
+}
