@@ -729,13 +729,21 @@ TEST(run_without_rescue_command)
 {
 	struct crash k = { "app_crash", "abort", SIGABRT, 0, "abort", "SIGABRT", false };
 	struct ctl c;
+	char *err;
 
 	ctl_init(&c);
 	c.mode = "abort";
 	c.opts[0] = "--state-dir";
 	c.opts[1] = c.state;
-	if (ctl_run(&c))
-		check_crash(&c, &k, NULL, 0);
+	if (!ctl_run(&c))
+		return;
+	check_crash(&c, &k, NULL, 0);
+	/* The program's own rescue_argv is never run here: the crash line says so. */
+	err = slurp(path_in(&c, "ctl.err"), NULL);
+	ASSERT_TRUE(err && strstr(err, "; no rescue: run has none without --rescue, whatever "
+				       "rescue_argv the program gave fg_open\n"),
+		    "the crash line says no rescue ran, and why");
+	free(err);
 }
 
 TEST(run_failed_rescue_is_reported_and_status_kept)
