@@ -23,7 +23,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: faultguardd [--socket PATH] [--state-dir DIR] [--audit-log PATH|-]\n"
 		   "                   [--config FILE] [--rescue-timeout SECONDS] [--verbose]\n"
-		   "                   [--check-config]\n");
+		   "       faultguardd --check-config [--config FILE]\n"
+		   "       faultguardd --version | --help\n");
 }
 
 struct flags {
