@@ -2,7 +2,8 @@
 /*
  * faultguardd: the collector. Setup in one line: settings -> state dir ->
  * audit log -> BPF (load, attach, ring buffer) -> socket (its appearance
- * means ready) -> the event loop until SIGTERM/SIGINT -> one cleanup path.
+ * means ready; READY=1 to the service manager) -> the event loop until
+ * SIGTERM/SIGINT -> one cleanup path.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/notify.h"
 #include "collector/ops.h"
 
 static void usage(FILE *f)
@@ -98,6 +100,7 @@ static void begin_shutdown(struct collector *c)
 	if (c->stopping)
 		return;
 	c->stopping = 1;
+	notify_stopping(c);
 	/* No new registrations; let running rescues finish and be recorded. */
 	server_close(c);
 	if (!rescue_running(c))
@@ -113,8 +116,11 @@ static void on_signal(struct watch *w, uint32_t events)
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_shutdown(c);
-		else if (si.ssi_signo == SIGHUP && !c->stopping)
+		else if (si.ssi_signo == SIGHUP && !c->stopping) {
+			notify_reloading(c);
 			ops_reload(c);
+			notify_ready(c);
+		}
 	}
 }
 
@@ -147,6 +153,7 @@ static void on_tick(struct watch *w, uint32_t events)
 	ending_tick(c);
 	report_lost(c);
 	ops_tick(c);
+	notify_tick(c);
 }
 
 /*
@@ -170,6 +177,9 @@ static void arm_tick(void *arg)
 	if (t < next)
 		next = t;
 	t = ops_next_deadline(c);
+	if (t < next)
+		next = t;
+	t = notify_next_deadline(c);
 	if (t < next)
 		next = t;
 	if (next < 1)
@@ -278,6 +288,10 @@ int main(int argc, char **argv)
 		fail("cannot set up", err);
 		goto cleanup;
 	}
+	if ((err = notify_open(&c.notify, &why))) {
+		fail(why, err);
+		goto cleanup;
+	}
 	if ((err = store_open(&c, &why))) {
 		fail(why, err);
 		goto cleanup;
@@ -307,6 +321,7 @@ int main(int argc, char **argv)
 		fail(why, err);
 		goto cleanup;
 	}
+	notify_ready(&c);
 	if (c.cfg.verbose)
 		fprintf(stderr, "faultguardd: ready on %s\n", c.cfg.socket_path);
 	err = loop_run(c.loop);
@@ -330,5 +345,6 @@ cleanup:
 	if (c.state_dirfd >= 0)
 		close(c.state_dirfd);
 	loop_free(c.loop);
+	notify_close(c.notify);
 	return rc;
 }
