@@ -6,7 +6,8 @@
 # its header and pkg-config file, the Python package (when it was built:
 # its *.py files, whatever bytecode a Python run left beside them staying
 # behind, and a link to the installed library instead of a second copy),
-# the man pages, an example config and the systemd unit. `make uninstall`
+# the man pages, an example config, the systemd unit and the Prometheus
+# alert rules. `make uninstall`
 # with the same variables removes exactly that.
 
 BINDIR       ?= $(PREFIX)/bin
@@ -15,6 +16,8 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 MANDIR       ?= $(PREFIX)/share/man
+# The Prometheus alert rules (dist/prometheus), for a fleet's rule_files.
+RULESDIR     ?= $(PREFIX)/share/faultguard/prometheus
 PYTHONDIR    ?= $(PREFIX)/lib/python3/dist-packages
 # The collector reads /etc/faultguard/faultguardd.conf whatever the prefix.
 SYSCONFDIR   ?= /etc
@@ -31,7 +34,7 @@ INSTALLED := $(D)$(SBINDIR)/faultguardd $(D)$(BINDIR)/faultguardctl \
 	$(D)$(INCLUDEDIR)/faultguard.h $(D)$(PKGCONFIGDIR)/faultguard.pc \
 	$(foreach m,$(MAN_PAGES),$(D)$(MANDIR)/man$(subst .,,$(suffix $(m)))/$(notdir $(m))) \
 	$(D)$(SYSCONFDIR)/faultguard/faultguardd.conf.example \
-	$(D)$(UNITDIR)/faultguardd.service
+	$(D)$(UNITDIR)/faultguardd.service $(D)$(RULESDIR)/faultguard.rules.yml
 
 SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
@@ -46,7 +49,7 @@ install: $(INSTALL_DEPS)
 	$(call msg,INSTALL,$(D)$(PREFIX))
 	$(Q)install -d $(D)$(SBINDIR) $(D)$(BINDIR) $(D)$(LIBDIR) $(D)$(INCLUDEDIR) \
 		$(D)$(PKGCONFIGDIR) $(D)$(MANDIR)/man1 $(D)$(MANDIR)/man3 $(D)$(MANDIR)/man8 \
-		$(D)$(SYSCONFDIR)/faultguard $(D)$(UNITDIR)
+		$(D)$(SYSCONFDIR)/faultguard $(D)$(UNITDIR) $(D)$(RULESDIR)
 	$(Q)install -m 0755 $(BUILD)/faultguardd $(D)$(SBINDIR)/faultguardd
 	$(Q)install -m 0755 $(BUILD)/faultguardctl $(D)$(BINDIR)/faultguardctl
 	$(Q)install -m 0755 $(BUILD)/libfaultguard.so.$(VERSION) $(D)$(LIBDIR)/
@@ -58,6 +61,7 @@ install: $(INSTALL_DEPS)
 	$(Q)for m in $(MAN_PAGES); do \
 		install -m 0644 $$m $(D)$(MANDIR)/man$${m##*.}/; done
 	$(Q)install -m 0644 etc/faultguard/faultguardd.conf.example $(D)$(SYSCONFDIR)/faultguard/
+	$(Q)install -m 0644 dist/prometheus/faultguard.rules.yml $(D)$(RULESDIR)/
 	$(Q)$(SUBST) dist/faultguardd.service.in > $(D)$(UNITDIR)/faultguardd.service
 	$(Q)chmod 0644 $(D)$(PKGCONFIGDIR)/faultguard.pc $(D)$(UNITDIR)/faultguardd.service
 	$(Q)if [ -d $(BUILD)/python/faultguard ]; then \
@@ -71,3 +75,4 @@ uninstall:
 	$(Q)rm -f $(INSTALLED)
 	$(Q)rm -rf $(D)$(PYTHONDIR)/faultguard
 	$(Q)rmdir $(D)$(SYSCONFDIR)/faultguard 2>/dev/null || true
+	$(Q)rmdir $(D)$(RULESDIR) $(dir $(D)$(RULESDIR)) 2>/dev/null || true

@@ -145,6 +145,7 @@ TEST(install_puts_every_file_in_place)
 	installed(&in, PREFIX "/share/man/man3/faultguard.3", 0644, NULL);
 	installed(&in, "/etc/faultguard/faultguardd.conf.example", 0644, NULL);
 	installed(&in, PREFIX "/lib/systemd/system/faultguardd.service", 0644, NULL);
+	installed(&in, PREFIX "/share/faultguard/prometheus/faultguard.rules.yml", 0644, NULL);
 	/* The soname is what programs record, and what the .so.0 link serves. */
 	snprintf(cmd, sizeof(cmd), "readelf -d '%.2000s" PREFIX "/lib/libfaultguard.so.0.1.0'",
 		 in.root);
