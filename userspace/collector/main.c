@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "collector/collector.h"
 #include "collector/notify.h"
 #include "collector/ops.h"
+#include "spawn/caps.h"
 
 static void usage(FILE *f)
 {
@@ -251,6 +253,32 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * What faultguardd.service grants (CapabilityBoundingSet=), and why, is
+ * written there; here, as there, nothing more and nothing less. Root has
+ * them all; any user may be given them as ambient capabilities.
+ */
+static const uint64_t needed_caps =
+	CAPS_BIT(CAP_BPF) | CAPS_BIT(CAP_PERFMON) | CAPS_BIT(CAP_SYS_PTRACE) | CAPS_BIT(CAP_SETUID) |
+	CAPS_BIT(CAP_SETGID) | CAPS_BIT(CAP_CHOWN) | CAPS_BIT(CAP_FOWNER) |
+	CAPS_BIT(CAP_DAC_OVERRIDE) | CAPS_BIT(CAP_KILL);
+
+static int check_capabilities(void)
+{
+	uint64_t missing = needed_caps & ~caps_effective();
+	char lack[512], all[512];
+
+	if (!missing)
+		return 0;
+	caps_names(missing, lack, sizeof(lack));
+	caps_names(needed_caps, all, sizeof(all));
+	fprintf(stderr, "faultguardd: lacks %s: it needs %s to watch processes with BPF and run "
+			"rescues as their users (root has them; so does a user given them as "
+			"ambient capabilities)\n",
+		lack, all);
+	return 1;
+}
+
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "faultguardd: %s%s%s\n", what, err ? ": " : "", err ? strerror(-err) : "");
@@ -273,9 +301,8 @@ int main(int argc, char **argv)
 	rc = config_build(&c.cfg, &f.cfg, stderr);
 	if (rc || f.check_config)
 		return f.check_config ? check_config(&c.cfg, rc) : rc;
-	if (geteuid() != 0)
-		return fail("faultguardd needs root (CAP_BPF, CAP_PERFMON, CAP_SETUID, CAP_SETGID "
-			    "and CAP_SYS_ADMIN) to watch processes and run rescues as their users", 0);
+	if ((rc = check_capabilities()))
+		return rc;
 	if (server_in_use(c.cfg.socket_path)) {
 		fprintf(stderr, "faultguardd: another faultguardd is already listening on %s\n",
 			c.cfg.socket_path);

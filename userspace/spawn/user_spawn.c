@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawn/caps.h"
 #include "spawn/user_spawn.h"
 
 #define ENV_MAX 64
@@ -113,15 +115,27 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		goto fail;
 	/* Nothing of ours may leak into the program (err_fd is CLOEXEC already). */
 	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
-	if (geteuid() == 0) {
+	/* Root, or a user given CAP_SETUID (the collector run with ambient capabilities). */
+	if (geteuid() == 0 || (caps_effective() & CAPS_BIT(CAP_SETUID))) {
 		if (setgroups((size_t)a->ngroups, a->groups) < 0 ||
 		    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
 			goto fail;
+		/*
+		 * Leaving uid 0 clears the capabilities; going from one other
+		 * uid to another keeps them (ambient ones even across exec):
+		 * none of ours may reach a non-root program.
+		 */
+		if (u->uid != 0 && caps_drop_all() < 0)
+			goto fail;
 		/* A non-root program must not be able to get root back. */
-		if (u->uid != 0 && setuid(0) == 0) {
+		if (u->uid != 0 && (setuid(0) == 0 || caps_effective())) {
 			errno = EPERM;
 			goto fail;
 		}
+	} else if (u->uid != geteuid()) {
+		/* Without the means to become the user, never run it as someone else. */
+		errno = EPERM;
+		goto fail;
 	}
 	if (chdir(a->home) < 0 && chdir("/") < 0)
 		goto fail;
