@@ -87,6 +87,20 @@ static json_object *link_of(const char *path)
 	return json_object_new_string(buf);
 }
 
+/* The first line of @path, without its newline ("" when unreadable). */
+static json_object *first_line(const char *path)
+{
+	char line[256] = "";
+	FILE *f = fopen(path, "re");
+
+	if (f && !fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return json_object_new_string(line);
+}
+
 /* The hex mask of @field ("CapEff") in /proc/self/status, or "" when absent. */
 static json_object *caps_of(const char *field)
 {
@@ -134,6 +148,7 @@ static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fd
 	for (i = 0; i < n; i++)
 		json_object_array_add(a, json_object_new_int64(groups[i]));
 	json_object_object_add(o, "groups", a);
+	json_object_object_add(o, "oom_score_adj", first_line("/proc/self/oom_score_adj"));
 	json_object_object_add(o, "cap_eff", caps_of("CapEff"));
 	json_object_object_add(o, "cap_prm", caps_of("CapPrm"));
 	json_object_object_add(o, "cap_inh", caps_of("CapInh"));

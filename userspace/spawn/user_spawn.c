@@ -101,7 +101,7 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	extern char **environ;
 	sigset_t none;
-	int null_fd, sig, err;
+	int null_fd, oom_fd, sig, err;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -115,6 +115,12 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		goto fail;
 	/* Nothing of ours may leak into the program (err_fd is CLOEXEC already). */
 	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+	/* The collector's OOMScoreAdjust= protects the collector: a rescue is an ordinary process. */
+	oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (oom_fd >= 0) {
+		(void)!write(oom_fd, "0", 1);
+		close(oom_fd);
+	}
 	/* Root, or a user given CAP_SETUID (the collector run with ambient capabilities). */
 	if (geteuid() == 0 || (caps_effective() & CAPS_BIT(CAP_SETUID))) {
 		if (setgroups((size_t)a->ngroups, a->groups) < 0 ||
