@@ -21,8 +21,11 @@ RULESDIR     ?= $(PREFIX)/share/faultguard/prometheus
 PYTHONDIR    ?= $(PREFIX)/lib/python3/dist-packages
 # The collector reads /etc/faultguard/faultguardd.conf whatever the prefix.
 SYSCONFDIR   ?= /etc
-# systemd looks in /usr/local/lib/systemd/system too.
-UNITDIR      ?= $(PREFIX)/lib/systemd/system
+# A system install (PREFIX=/usr) puts the unit where systemd's pkg-config
+# file says (/lib/systemd/system on Debian 12, where debhelper enables it);
+# any other prefix under it (systemd looks in /usr/local/lib/systemd/system).
+SYSTEMD_UNITDIR := $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null)
+UNITDIR      ?= $(if $(filter /usr,$(PREFIX)),$(or $(SYSTEMD_UNITDIR),/lib/systemd/system),$(PREFIX)/lib/systemd/system)
 
 D := $(DESTDIR)
 MAN_PAGES := man/faultguardctl.1 man/faultguard.3 man/faultguardd.8

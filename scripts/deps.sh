@@ -1,12 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages faultguard needs to build and test; does
 # nothing when they are all present. The operations tests use promtool
-# (prometheus), rsyslogd (rsyslog), systemd-analyze (systemd) and man (man-db).
+# (prometheus), rsyslogd (rsyslog), systemd-analyze (systemd) and man (man-db);
+# make deb and its test use dpkg-buildpackage (dpkg-dev), debhelper,
+# dh-python and lintian.
 set -eu
 
 PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev pkg-config jq \
 python3 python3-numpy python3-pytest libclang-rt-14-dev valgrind \
-prometheus rsyslog systemd man-db"
+prometheus rsyslog systemd man-db \
+dpkg-dev debhelper dh-python lintian"
 
 missing=""
 for p in $PKGS; do
