@@ -183,8 +183,8 @@ $(BUILD)/python/faultguard/__init__.py: $(PY_SRCS) $(BUILD)/libfaultguard.so
 # Built again only when a file of the tree changed: make check installs them
 # into a throwaway root (tests/collector/test_ops_deb.c).
 DEB_STAMP := $(BUILD)/deb/.built
-DEB_INPUTS := $(shell git ls-files 2>/dev/null | grep -v '^tests/' || \
-		find . -path ./build -prune -o -path './build-*' -prune -o -type f -print)
+DEB_INPUTS := $(wildcard $(shell git ls-files 2>/dev/null | grep -v '^tests/' || \
+		find . -path ./build -prune -o -path './build-*' -prune -o -type f -print))
 deb: $(DEB_STAMP)
 $(DEB_STAMP): $(DEB_INPUTS) | $(BUILD)/.deps-ok
 	$(Q)BUILD=$(BUILD) ./scripts/deb.sh

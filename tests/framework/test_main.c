@@ -163,7 +163,7 @@ static void reachable_build_dir(const char *prog)
 	atexit(remove_staged);
 	snprintf(cmd, sizeof(cmd),
 		 "cd '%s' && tar cf - --exclude=./obj --exclude=./test-logs --exclude='./tests/test_*' "
-		 "--exclude=./deb . | tar xf - -C '%s'",
+		 "--exclude=./deb/src . | tar xf - -C '%s'",
 		 build_dir, staged);
 	if (system(cmd) != 0 || !others_reach(staged)) {
 		fprintf(stderr, "%s: other users cannot reach %s, nor the copy of it in %s: the tests "
