@@ -6,6 +6,7 @@
 #   make bench      benchmarks, as ratios to baselines measured in the same run
 #   make torture N= long crash-torture run
 #   make fuzz       long libFuzzer runs (FUZZ_SECONDS per target)
+#   make deb        the Debian packages into build/deb (dpkg-buildpackage, lintian)
 #
 # V=1 shows the commands.
 
@@ -77,7 +78,7 @@ PRODUCTS := $(BUILD)/libfaultguard.a $(BUILD)/libfaultguard.so $(BUILD)/faultgua
 	    $(if $(COL_SRCS),$(BUILD)/faultguardd)
 
 .PHONY: all deps check test demo bench torture fuzz python install uninstall clean \
-	tests examples
+	tests examples deb
 
 all: $(PRODUCTS) python
 
@@ -186,8 +187,19 @@ $(BUILD)/python/faultguard/__init__.py: $(PY_SRCS) $(BUILD)/libfaultguard.so
 	$(Q)cp $(BUILD)/libfaultguard.so.$(VERSION) $(BUILD)/python/faultguard/libfaultguard.so
 	$(Q)touch $@
 
+# --- Debian packages ---------------------------------------------------------
+# Built again only when a file of the tree changed: make check installs them
+# into a throwaway root (tests/collector/test_ops_deb.c).
+DEB_STAMP := $(BUILD)/deb/.built
+DEB_INPUTS := $(wildcard $(shell git ls-files 2>/dev/null | grep -v '^tests/' || \
+		find . -path ./build -prune -o -path './build-*' -prune -o -type f -print))
+deb: $(DEB_STAMP)
+$(DEB_STAMP): $(DEB_INPUTS) | $(BUILD)/.deps-ok
+	$(Q)BUILD=$(BUILD) ./scripts/deb.sh
+	$(Q)touch $@
+
 # --- the README commands -----------------------------------------------------
-check: tests
+check: tests deb
 	$(Q)./scripts/run-checks.sh
 
 test: check

@@ -5,7 +5,7 @@
 # skipped" (scripts/run-checks.sh adds those up). A binary that dies before
 # its summary, or outlives $SAN_TIMEOUT seconds, gets a summary of 1 failure.
 #
-#   FG_SANITIZE_ALL=1   also run the binaries excluded below (only the packaging test)
+#   FG_SANITIZE_ALL=1   also run the binaries excluded below (the packaging tests)
 #   SAN_TIMEOUT=N       seconds per test binary (default 180)
 #   FG_SANITIZE_TORTURE_KILLS=N  kills in the crash torture here (default 500)
 #
@@ -28,6 +28,10 @@ excluded_because() { # binary name
 	if [ "$1" = test_ops_install ]; then
 		echo "tests packaging: an app built against the installed (here: sanitized)" \
 			"library cannot link without the sanitizer runtime"
+		return
+	fi
+	if [ "$1" = test_ops_deb ]; then
+		echo "tests the Debian packages, which make deb builds without the sanitizers"
 		return
 	fi
 }

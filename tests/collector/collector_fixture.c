@@ -307,13 +307,23 @@ bool fx_init(struct fx *fx)
 static void exec_collector(struct fx *fx)
 {
 	char exe[PATH_MAX], timeout[16];
-	const char *argv[16];
+	const char *argv[48];
 	int argc = 0, fd, i;
 
 	fx_path(exe, sizeof(exe), "%s/faultguardd", fx->build);
 	snprintf(timeout, sizeof(timeout), "%d", fx->rescue_timeout);
+	for (i = 0; fx->wrapper && fx->wrapper[i] && i < 32; i++)
+		argv[argc++] = fx->wrapper[i];
 	argv[argc++] = exe;
-	if (!fx->paths_in_config) {
+	if (fx->relative_paths) {
+		/* The audit log is then the default one, STATE/audit.jsonl: fx->audit. */
+		if (chdir(fx->dir) < 0)
+			_exit(126);
+		argv[argc++] = "--socket";
+		argv[argc++] = "fg.sock";
+		argv[argc++] = "--state-dir";
+		argv[argc++] = "state";
+	} else if (!fx->paths_in_config) {
 		argv[argc++] = "--socket";
 		argv[argc++] = fx->sock;
 		argv[argc++] = "--state-dir";
@@ -344,8 +354,8 @@ static void exec_collector(struct fx *fx)
 		putenv(strdup(fx->env[i]));
 	/* Nothing of the test's may outlive it. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	execv(exe, (char **)argv);
-	fprintf(stderr, "exec %s: %s\n", exe, strerror(errno));
+	execvp(argv[0], (char **)argv);
+	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 

@@ -53,6 +53,8 @@ struct fx {
 	const char *const *env; /* NAME=VALUE more for the collector's environment */
 	const char *config;   /* the text of the --config file, or NULL for none */
 	bool paths_in_config; /* no --socket/--state-dir/--audit-log: the config names them */
+	bool relative_paths;  /* started in @dir with --socket fg.sock --state-dir state */
+	const char *const *wrapper; /* runs the collector (setpriv ...), NULL-terminated */
 	pid_t pid;            /* the running collector, 0 when stopped */
 	int fds;              /* the fds it held when last seen idle (fx_idle) */
 	int starts;

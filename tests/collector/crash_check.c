@@ -183,6 +183,14 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 	/* As the app's user, all three ids, never root for a non-root app. */
 	ok &= CHECK_INT(report, "uid", a->spec.uid) && CHECK_INT(report, "euid", a->spec.uid) &&
 	      CHECK_INT(report, "suid", a->spec.uid);
+	/* The collector's OOMScoreAdjust= is not the rescue's. */
+	ok &= CHECK_STR(report, "oom_score_adj", "0");
+	/* Not one of the collector's capabilities reaches another user's rescue. */
+	if (a->spec.uid != 0)
+		ok &= CHECK_STR(report, "cap_eff", "0000000000000000") &&
+		      CHECK_STR(report, "cap_prm", "0000000000000000") &&
+		      CHECK_STR(report, "cap_inh", "0000000000000000") &&
+		      CHECK_STR(report, "cap_amb", "0000000000000000");
 	ok &= CHECK_INT(report, "gid", a->spec.gid) && CHECK_INT(report, "egid", a->spec.gid) &&
 	      CHECK_INT(report, "sgid", a->spec.gid);
 	ok &= check_groups(field(report, "groups"), a);

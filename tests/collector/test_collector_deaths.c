@@ -8,6 +8,7 @@
  * with its reason and leaves no crash, no snapshot and no rescue.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -647,4 +648,104 @@ TEST(app_of_a_uid_without_passwd_entry)
 	fx_stop(&fx);
 out:
 	fx_cleanup(&fx);
+}
+
+/* Writes @text into the existing file @path (a /proc or cgroup file): 0 or -errno. */
+static int write_in_place(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* OOMScoreAdjust= of dist/faultguardd.service.in, in *adj. */
+static bool unit_oom_score_adjust(int *adj)
+{
+	char path[PATH_MAX + 64], dir[PATH_MAX], *text, *slash, *p;
+	bool ok;
+
+	snprintf(path, sizeof(path), "dist/faultguardd.service.in");
+	if (access(path, R_OK) != 0) {
+		snprintf(dir, sizeof(dir), "%s", test_build_dir());
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		snprintf(path, sizeof(path), "%.3000s/dist/faultguardd.service.in", dir);
+	}
+	text = fx_read_file(path, NULL);
+	if (!ASSERT_NOT_NULL(text, "read dist/faultguardd.service.in"))
+		return false;
+	p = strstr(text, "\nOOMScoreAdjust=");
+	ok = ASSERT_NOT_NULL(p, "the unit sets OOMScoreAdjust=") &&
+	     ASSERT_TRUE(sscanf(p, "\nOOMScoreAdjust=%d", adj) == 1 && *adj < 0 && *adj >= -1000,
+			 "a negative OOMScoreAdjust=");
+	free(text);
+	return ok;
+}
+
+/*
+ * The collector and a registered memory hog in one memory cgroup, the
+ * collector with the unit's OOMScoreAdjust=: the hog fills the cgroup, the
+ * OOM killer takes the hog, and the collector lives to snapshot and
+ * rescue it (its rescue back at oom_score_adj 0, checked with the report).
+ */
+TEST(the_collector_outlives_a_memory_hog_in_its_cgroup)
+{
+	char cg[PATH_MAX] = "", file[PATH_MAX + 32], hog[64], val[32], *now = NULL;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+	bool lowered;
+	int adj;
+
+	memset(&fx, 0, sizeof(fx));
+	if (!unit_oom_score_adjust(&adj) || !begin(&fx))
+		goto out;
+	if (!fx_memcg_create(cg, sizeof(cg), 64ull << 20)) {
+		cg[0] = '\0';
+		goto out;
+	}
+	snprintf(file, sizeof(file), "%s/cgroup.procs", cg);
+	snprintf(val, sizeof(val), "%d\n", (int)fx.pid);
+	if (!ASSERT_OK(write_in_place(file, val), "the collector joins the cgroup"))
+		goto out;
+	/*
+	 * systemd sets OOMScoreAdjust= with CAP_SYS_RESOURCE. Without it (a
+	 * sandbox whose bounding set lacks it) the same choice is made with
+	 * the hog raised by as much instead: the OOM killer compares
+	 * rss + adj * pages / 1000, so only the difference counts.
+	 */
+	snprintf(file, sizeof(file), "/proc/%d/oom_score_adj", (int)fx.pid);
+	snprintf(val, sizeof(val), "%d\n", adj);
+	lowered = write_in_place(file, val) == 0;
+	fx_rescue_init(&fx, &r, "hog", NULL);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .mode = "stdin", .rescue_argv = r.argv, .cgroup = cg }))
+		goto out;
+	snprintf(hog, sizeof(hog), "/proc/%d/oom_score_adj", (int)a.pid);
+	snprintf(val, sizeof(val), "%d\n", -adj);
+	if (!lowered && !ASSERT_OK(write_in_place(hog, val), "the hog raised by as much"))
+		goto out;
+	/* Now it allocates and touches memory until the OOM killer ends it. */
+	if (!fx_app_send(&a, "oom") || !fx_app_wait(&a, 60000))
+		goto out;
+	if (!died_of(&a, SIGKILL) ||
+	    !fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "oom_killed", .signal = SIGKILL,
+						.si_code = SI_KERNEL },
+			    &r, NULL))
+		goto out;
+	ASSERT_TRUE(fx_alive(&fx), "the collector lives");
+	now = fx_read_file(file, NULL);
+	ASSERT_TRUE(now && atoi(now) == (lowered ? adj : 0), "with its oom_score_adj");
+	fx_stop(&fx);
+out:
+	free(now);
+	fx_cleanup(&fx);
+	fx_memcg_remove(cg);
 }

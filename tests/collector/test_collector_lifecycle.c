@@ -558,3 +558,95 @@ out:
 	json_object_put(arr);
 	fx_cleanup(&fx);
 }
+
+/* `status --json` writes a path as it is: "/bin/true", never "\/bin\/true". */
+TEST(status_json_leaves_slashes_alone)
+{
+	static const char *const argv[] = { "/bin/true", NULL };
+	struct fx_app a;
+	struct fx fx;
+	char *out = NULL;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "slashes", .mode = "stdin", .rescue_argv = argv }))
+		goto out;
+	if (!ASSERT_EQ(fx_ctl(&fx, &out, "status", "--socket", fx.sock, "--json", NULL), 0,
+		       "status --json"))
+		goto out;
+	ASSERT_TRUE(out && strstr(out, "\"/bin/true\""), "the path as it is");
+	ASSERT_TRUE(out && !strstr(out, "\\/"), "no escaped slash");
+	fx_stop(&fx);
+out:
+	free(out);
+	fx_cleanup(&fx);
+}
+
+/*
+ * A user of a collector on a socket of its own sees their crashes with
+ * `list --socket P` / `show --socket P ID`, and with $FAULTGUARD_SOCKET=P;
+ * the collector's audit log, which they may not read, is refused with a
+ * sentence that says to ask the collector instead.
+ */
+TEST(list_and_show_ask_the_collector_named_by_socket)
+{
+	struct passwd *pw = getpwnam("nobody");
+	uid_t uid = pw ? pw->pw_uid : 65534;
+	gid_t gid = pw ? pw->pw_gid : 65534;
+	char id[CRASH_ID_LEN], *out = NULL;
+	json_object *arr = NULL;
+	struct fx_app a;
+	struct fx fx;
+	int rc;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "mine", .mode = "segv", .uid = uid,
+						 .gid = gid }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS) ||
+	    !fx_check_crash(&fx, &a,
+			    &(struct fx_crash){ .cause = "segfault", .signal = SIGSEGV,
+						.si_code = SEGV_MAPERR, .fault_addr = "0x0",
+						.rescue_status = "none" },
+			    NULL, id))
+		goto out;
+	rc = fx_ctl_as(&fx, uid, gid, &out, "list", "--socket", fx.sock, "--json", NULL);
+	arr = json_tokener_parse(out ? out : "");
+	if (!ASSERT_EQ(rc, 0, "list --socket as nobody") ||
+	    !ASSERT_TRUE(arr && json_object_array_length(arr) == 1, "one crash listed") ||
+	    !CHECK_STR(json_object_array_get_idx(arr, 0), "id", id))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+	free(out);
+	rc = fx_ctl_as(&fx, uid, gid, &out, "show", "--socket", fx.sock, "--json", id, NULL);
+	arr = json_tokener_parse(out ? out : "");
+	if (!ASSERT_EQ(rc, 0, "show --socket as nobody") ||
+	    !ASSERT_TRUE(arr && json_object_array_length(arr) == 3, "its three records"))
+		goto out;
+	json_object_put(arr);
+	arr = NULL;
+	free(out);
+	/* The same through the environment, as a rescue or a shell profile would set it. */
+	setenv("FAULTGUARD_SOCKET", fx.sock, 1);
+	rc = fx_ctl_as(&fx, uid, gid, &out, "list", "--json", NULL);
+	unsetenv("FAULTGUARD_SOCKET");
+	arr = json_tokener_parse(out ? out : "");
+	if (!ASSERT_EQ(rc, 0, "list with $FAULTGUARD_SOCKET as nobody") ||
+	    !ASSERT_TRUE(arr && json_object_array_length(arr) == 1, "one crash listed"))
+		goto out;
+	free(out);
+	rc = fx_ctl_as(&fx, uid, gid, &out, "list", "--state-dir", fx.state, NULL);
+	if (!ASSERT_EQ(rc, 1, "list --state-dir of a log nobody may read: status 1") ||
+	    !ASSERT_TRUE(strstr(fx.ctl_err, "Permission denied") &&
+				 strstr(fx.ctl_err, "--socket PATH"),
+			 "says to ask the collector"))
+		fprintf(stderr, "  stderr: %s\n", fx.ctl_err);
+	fx_stop(&fx);
+out:
+	free(out);
+	json_object_put(arr);
+	fx_cleanup(&fx);
+}

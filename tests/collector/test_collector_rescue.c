@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,5 +429,161 @@ TEST(app_strings_are_escaped_in_the_audit_log)
 	fx_stop(&fx);
 out:
 	json_object_put(rec);
+	fx_cleanup(&fx);
+}
+
+/*
+ * faultguardd started in a directory with `--socket fg.sock --state-dir
+ * state`: every path is made absolute at start, so the rescue (which runs
+ * in its user's home) is given a FAULTGUARD_SNAPSHOT it can open, and the
+ * start record names where everything really is.
+ */
+TEST(relative_paths_are_made_absolute_at_start)
+{
+	json_object *start = NULL;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+
+	memset(&fx, 0, sizeof(fx));
+	if (!fx_can_run() || !fx_init(&fx))
+		goto out;
+	fx.relative_paths = true;
+	if (!fx_start(&fx))
+		goto out;
+	start = fx_wait(&fx, "start", -1, 0, FX_WAIT_MS);
+	if (!start || !CHECK_STR(start, "socket", fx.sock) || !CHECK_STR(start, "state_dir", fx.state))
+		goto out;
+	fx_rescue_init(&fx, &r, "relative", NULL);
+	/* The report checks FAULTGUARD_SNAPSHOT against the file under fx.state, and reads it. */
+	if (!crash_with(&fx, &a, r.argv, &r, "ok", NULL))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(start);
+	fx_cleanup(&fx);
+}
+
+/*
+ * A rescue argv that is faultguardctl itself, no shell: `dump --json` finds
+ * $FAULTGUARD_SNAPSHOT. (The record keeps the first 4 KiB of the output:
+ * the JSON's beginning names this crash's app and pid.)
+ */
+TEST(rescue_argv_faultguardctl_dump_without_a_shell)
+{
+	char ctl[PATH_MAX + 16], id[CRASH_ID_LEN], want[128];
+	const char *argv[] = { ctl, "dump", "--json", NULL };
+	json_object *rec = NULL;
+	struct fx_app a;
+	struct fx fx;
+
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	snprintf(ctl, sizeof(ctl), "%s/faultguardctl", fx.build);
+	if (!crash_with(&fx, &a, argv, NULL, "ok", id))
+		goto out;
+	rec = rescue_record(&fx, id);
+	snprintf(want, sizeof(want), "{\"app\":\"%s\",\"pid\":%d,", a.app, (int)a.pid);
+	if (!ASSERT_NOT_NULL(jstr(rec, "output"), "output") ||
+	    !ASSERT_TRUE(!strncmp(jstr(rec, "output"), want, strlen(want)),
+			 "the rescue printed this crash's snapshot as JSON"))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(rec);
+	fx_cleanup(&fx);
+}
+
+/* The source tree's @rel: the working directory (make check), else the build dir's parent. */
+static char *read_source(const char *rel)
+{
+	char path[PATH_MAX + 64], dir[PATH_MAX], *slash;
+
+	if (access(rel, R_OK) == 0)
+		return fx_read_file(rel, NULL);
+	snprintf(dir, sizeof(dir), "%s", test_build_dir());
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(path, sizeof(path), "%.3000s/%s", dir, rel);
+	return fx_read_file(path, NULL);
+}
+
+/* The text after @mark in @text up to the end of its line, trailing " ;,." cut, "\-" as "-". */
+static bool man_value(const char *text, const char *mark, char *buf, size_t len)
+{
+	const char *p = text ? strstr(text, mark) : NULL;
+	size_t n = 0;
+
+	if (!p)
+		return false;
+	for (p += strlen(mark); *p && *p != '\n' && n + 1 < len; p++)
+		if (!(p[0] == '\\' && p[1] == '-'))
+			buf[n++] = *p;
+	while (n && strchr(" ;,.", buf[n - 1]))
+		n--;
+	buf[n] = '\0';
+	return n > 0;
+}
+
+/*
+ * faultguardd(8) says which PATH, LANG, HOME and working directory a rescue
+ * gets: the rescue of root's app and of nobody's (whose home, /nonexistent,
+ * cannot be entered) see exactly that.
+ */
+TEST(rescue_environment_is_what_faultguardd_8_says)
+{
+	char *man = read_source("man/faultguardd.8"), path[256], lang[64], tag[16];
+	struct passwd *pw = getpwnam("nobody");
+	json_object *rep = NULL, *env;
+	struct fx_rescue r;
+	struct fx_app a;
+	struct fx fx;
+	int i;
+
+	memset(&fx, 0, sizeof(fx));
+	if (!ASSERT_NOT_NULL(man, "read man/faultguardd.8") ||
+	    !ASSERT_TRUE(man_value(strstr(man, ".SH RESCUE ENVIRONMENT"), ".B PATH\n.IR ", path,
+				   sizeof(path)),
+			 "faultguardd(8) gives the rescue's PATH") ||
+	    !ASSERT_TRUE(man_value(strstr(man, ".SH RESCUE ENVIRONMENT"), ".B LANG\n.BR ", lang,
+				   sizeof(lang)),
+			 "faultguardd(8) gives the rescue's LANG"))
+		goto out;
+	if (!fx_begin(&fx, 0, NULL))
+		goto out;
+	for (i = 0; i < 2; i++) {
+		uid_t uid = i ? (pw ? pw->pw_uid : FX_NOBODY) : 0;
+		struct passwd *who = getpwuid(uid);
+		const char *home = who ? who->pw_dir : "/";
+		bool enterable = access(home, X_OK) == 0;
+
+		snprintf(tag, sizeof(tag), "env-%d", i);
+		fx_rescue_init(&fx, &r, tag, NULL);
+		if (!fx_app_start(&fx, &a,
+				  &(struct fx_app_spec){ .app = tag, .mode = "segv", .uid = uid,
+							 .gid = i ? (pw ? pw->pw_gid : FX_NOBODY) : 0,
+							 .rescue_argv = r.argv }) ||
+		    !fx_app_wait(&a, FX_WAIT_MS))
+			goto out;
+		json_object_put(rep);
+		rep = fx_rescue_report(&r, FX_WAIT_MS);
+		if (!rep || !json_object_object_get_ex(rep, "env", &env))
+			goto out;
+		CHECK_STR(env, "PATH", path);
+		CHECK_STR(env, "LANG", lang);
+		CHECK_STR(env, "HOME", home);
+		if (who) {
+			CHECK_STR(env, "USER", who->pw_name);
+			CHECK_STR(env, "LOGNAME", who->pw_name);
+			CHECK_STR(env, "SHELL", who->pw_shell);
+		}
+		/* The home when it can be entered (root's), "/" when not (nobody's /nonexistent). */
+		CHECK_STR(rep, "cwd", enterable ? home : "/");
+	}
+	fx_stop(&fx);
+out:
+	free(man);
+	json_object_put(rep);
 	fx_cleanup(&fx);
 }

@@ -129,6 +129,59 @@ TEST(check_config_a_missing_explicit_file_is_an_error)
 }
 
 /*
+ * A `#` after a space or tab starts a comment, also after a value; one
+ * inside a value is part of it. The values are what stands before the
+ * comment: `rescue_timeout = 0 # none` is refused for its 0.
+ */
+TEST(check_config_comments_after_a_value)
+{
+	struct fx e;
+	char out[4096], path[PATH_MAX + 32];
+	int st;
+
+	if (!fx_init(&e))
+		return;
+	snprintf(path, sizeof(path), "%s/comments.conf", e.dir);
+	ASSERT_OK(fx_write_file(path, "rate_limit_burst = 3 # three\n"
+				      "rate_limit_interval = 1h\t# an hour\n"
+				      "socket = /run/fg#1.sock # a # in a path stays\n"),
+		  "write the file");
+	st = check_config(&e, path, out, sizeof(out));
+	if (!ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status 0"))
+		fprintf(stderr, "  output:\n%s\n", out);
+	ASSERT_TRUE(strstr(out, ": ok") != NULL, "says ok");
+
+	ASSERT_OK(fx_write_file(path, "rescue_timeout = 0 # none\nsyslog = yes#no\n"),
+		  "write the file");
+	st = check_config(&e, path, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status 1");
+	ASSERT_TRUE(strstr(out, ":1: rescue_timeout must be a number of seconds from 1") != NULL,
+		    "the value before the comment is judged");
+	ASSERT_TRUE(strstr(out, ":2: syslog must be yes or no") != NULL,
+		    "a # without a space before it is part of the value");
+}
+
+/* A directory is no config file: not "ok" with the defaults, neither checked nor started. */
+TEST(a_directory_is_not_a_config_file)
+{
+	const char *args[] = { "--config", NULL, NULL };
+	char out[4096], want[PATH_MAX + 64];
+	struct fx e;
+	int st;
+
+	if (!fx_init(&e))
+		return;
+	snprintf(want, sizeof(want), "faultguardd: %s is a directory, not a config file\n", e.dir);
+	st = check_config(&e, e.dir, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1, "--check-config: exit status 1");
+	ASSERT_STREQ(out, want, "--check-config says why");
+	args[1] = e.dir;
+	st = fx_run_built(&e, "faultguardd", args, out, sizeof(out));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 1, "faultguardd: exit status 1");
+	ASSERT_STREQ(out, want, "faultguardd says why");
+}
+
+/*
  * The metrics textfile is written through a temporary file beside it, 22
  * bytes longer: a path without room for that is refused in one sentence
  * that says the limit, not accepted and then failing at every write.

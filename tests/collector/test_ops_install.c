@@ -77,9 +77,31 @@ static bool make(struct inst *in, const char *target)
 	return st == 0;
 }
 
+/*
+ * What any documented Python run does to the build tree: bytecode in
+ * build/python/faultguard/__pycache__, which install must step over.
+ */
+static bool run_python_in_the_tree(struct inst *in)
+{
+	char pkg[PATH_MAX], cmd[2 * PATH_MAX];
+	struct stat st;
+
+	snprintf(pkg, sizeof(pkg), "%.3000s/python/faultguard", test_build_dir());
+	if (stat(pkg, &st) != 0)
+		return true; /* not built: nothing to install either */
+	snprintf(cmd, sizeof(cmd),
+		 "cd / && env -u PYTHONDONTWRITEBYTECODE PYTHONPATH='%.2000s/python' "
+		 "python3 -c 'import faultguard'",
+		 test_build_dir());
+	if (!ASSERT_EQ(sh(in, cmd), 0, "import faultguard from the build tree"))
+		return false;
+	snprintf(pkg, sizeof(pkg), "%.3000s/python/faultguard/__pycache__", test_build_dir());
+	return ASSERT_OK(stat(pkg, &st), "the import left its bytecode in the build tree");
+}
+
 static bool install(struct inst *in)
 {
-	if (!find_source(in))
+	if (!find_source(in) || !run_python_in_the_tree(in))
 		return false;
 	snprintf(in->root, sizeof(in->root), "%.3000s/root", test_tmpdir());
 	return make(in, "install");
@@ -123,6 +145,7 @@ TEST(install_puts_every_file_in_place)
 	installed(&in, PREFIX "/share/man/man3/faultguard.3", 0644, NULL);
 	installed(&in, "/etc/faultguard/faultguardd.conf.example", 0644, NULL);
 	installed(&in, PREFIX "/lib/systemd/system/faultguardd.service", 0644, NULL);
+	installed(&in, PREFIX "/share/faultguard/prometheus/faultguard.rules.yml", 0644, NULL);
 	/* The soname is what programs record, and what the .so.0 link serves. */
 	snprintf(cmd, sizeof(cmd), "readelf -d '%.2000s" PREFIX "/lib/libfaultguard.so.0.1.0'",
 		 in.root);
@@ -149,6 +172,9 @@ TEST(the_python_package_installs_and_imports)
 	if (!install(&in))
 		return;
 	installed(&in, PREFIX "/lib/python3/dist-packages/faultguard/__init__.py", 0644, NULL);
+	/* One copy of the library: the package links to the installed one. */
+	installed(&in, PREFIX "/lib/python3/dist-packages/faultguard/libfaultguard.so", 0,
+		  "../../../libfaultguard.so.0");
 	snprintf(cmd, sizeof(cmd),
 		 "cd / && PYTHONPATH='%.2000s" PREFIX "/lib/python3/dist-packages' "
 		 "python3 -c 'import faultguard; print(faultguard.__file__)'",
@@ -285,7 +311,7 @@ TEST(uninstall_removes_what_install_put_and_nothing_else)
 	char mine[PATH_MAX + 32], cmd[2 * PATH_MAX];
 	struct inst in;
 
-	if (!find_source(&in))
+	if (!find_source(&in) || !run_python_in_the_tree(&in))
 		return;
 	snprintf(in.root, sizeof(in.root), "%.3000s/root", test_tmpdir());
 	/* Someone else's file in a shared directory. */

@@ -136,3 +136,81 @@ TEST(textfile_is_written_for_node_exporter_and_passes_promtool)
 out:
 	ops_stop(&e);
 }
+
+/* The source tree's @rel (the working directory in make check, else the build dir's parent). */
+static bool source_path(const char *rel, char *buf, size_t len)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(buf, len, "%s", rel);
+	if (access(buf, R_OK) == 0)
+		return true;
+	snprintf(dir, sizeof(dir), "%s", test_build_dir());
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(buf, len, "%.3000s/%.1000s", dir, rel);
+	return ASSERT_OK(access(buf, R_OK), rel);
+}
+
+/* Series the rules watch that the collector does not write: none (node_exporter's own are not faultguard_*). */
+static const char *const not_ours_yet[] = { NULL };
+
+/*
+ * dist/prometheus/faultguard.rules.yml: `promtool check rules` accepts it,
+ * its unit tests (faultguard.rules.test.yml) pass under `promtool test
+ * rules`, and every faultguard_* series it watches is one the collector
+ * writes (a misspelt name would never fire).
+ */
+TEST(alert_rules_pass_promtool_and_watch_real_series)
+{
+	char rules[PATH_MAX + 64], tests[PATH_MAX + 64], cmd[3 * PATH_MAX], out[65536];
+	const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+	char *text = NULL, name[128];
+	const char *p;
+	struct fx e;
+	int st, i, names = 0;
+
+	memset(&e, 0, sizeof(e));
+	if (!have_promtool() || !source_path("dist/prometheus/faultguard.rules.yml", rules,
+					     sizeof(rules)) ||
+	    !source_path("dist/prometheus/faultguard.rules.test.yml", tests, sizeof(tests)))
+		return;
+	snprintf(cmd, sizeof(cmd), "promtool check rules '%.2000s' 2>&1", rules);
+	st = fx_run(NULL, argv, out, sizeof(out));
+	if (!ASSERT_EQ(st, 0, "promtool check rules"))
+		fprintf(stderr, "%s\n", out);
+	/* promtool test rules reads the rule files relative to the test file. */
+	snprintf(cmd, sizeof(cmd), "promtool test rules '%.2000s' 2>&1", tests);
+	st = fx_run(NULL, argv, out, sizeof(out));
+	if (!ASSERT_EQ(st, 0, "promtool test rules"))
+		fprintf(stderr, "%s\n", out);
+	if (!fx_can_run() || !fx_init(&e) || !fx_start(&e))
+		goto out;
+	if (!ASSERT_EQ(fx_run_built(&e, "faultguardctl", (const char *[]){ "metrics", NULL }, out,
+				    sizeof(out)),
+		       0, "faultguardctl metrics"))
+		goto out;
+	text = fx_read_file(rules, NULL);
+	for (p = text; p && (p = strstr(p, "faultguard_")); p += strlen(name)) {
+		size_t n = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+		char want[160];
+		bool known = false;
+
+		snprintf(name, sizeof(name), "%.*s", (int)(n < sizeof(name) ? n : sizeof(name) - 1),
+			 p);
+		if (p > text && (p[-1] == '_' || p[-1] == '.' || p[-1] == '/'))
+			continue; /* part of another word: faultguard.rules.yml, node_..._faultguard */
+		names++;
+		for (i = 0; not_ours_yet[i]; i++)
+			known |= !strcmp(name, not_ours_yet[i]);
+		snprintf(want, sizeof(want), "\n# TYPE %s ", name);
+		if (!known && !ASSERT_TRUE(strstr(out, want) != NULL, name))
+			fprintf(stderr, "  the rules watch %s, which faultguardctl metrics lacks\n",
+				name);
+	}
+	ASSERT_GE(names, 8, "the rules' series were found");
+out:
+	free(text);
+	ops_stop(&e);
+}

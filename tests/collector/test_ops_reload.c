@@ -191,3 +191,42 @@ TEST(sighup_reopens_the_audit_log)
 	json_object_put(recs);
 	ops_stop(&e);
 }
+
+/*
+ * A reload whose config file became a directory: refused, and each stderr
+ * line carries the "faultguardd: reload: " prefix once; the record's
+ * error is the sentence alone.
+ */
+TEST(sighup_errors_say_faultguardd_once)
+{
+	char want[PATH_MAX + 64], *log = NULL;
+	json_object *rec, *errors;
+	struct fx e;
+
+	if (!fx_can_run() || !fx_init(&e))
+		return;
+	e.config = "socket_mode = 0640\n";
+	if (!fx_start(&e))
+		return;
+	if (!ASSERT_OK(unlink(e.conf), "remove the config file") ||
+	    !ASSERT_OK(mkdir(e.conf, 0755), "a directory in its place"))
+		goto out;
+	rec = reload(&e, 1);
+	if (rec) {
+		ASSERT_STREQ(jstr(rec, "status"), "failed", "the reload failed");
+		snprintf(want, sizeof(want), "%s is a directory, not a config file", e.conf);
+		ASSERT_TRUE(json_object_object_get_ex(rec, "errors", &errors) &&
+				    has_string(errors, want),
+			    "the record's error is the sentence");
+		json_object_put(rec);
+	}
+	log = fx_read_file(e.log, NULL);
+	snprintf(want, sizeof(want), "\nfaultguardd: reload: %s is a directory, not a config file\n",
+		 e.conf);
+	ASSERT_TRUE(log && strstr(log, want), "stderr says it with one prefix");
+	ASSERT_TRUE(log && !strstr(log, "reload: faultguardd:"), "never two prefixes");
+	ASSERT_EQ(socket_mode(&e), 0640, "the old mode stays");
+out:
+	free(log);
+	ops_stop(&e);
+}

@@ -193,6 +193,37 @@ static json_object *stability(const char *path, int ms)
 	return json_object_new_boolean(a && a == b);
 }
 
+/* The first line of @path, without its newline ("" when unreadable). */
+static json_object *first_line(const char *path)
+{
+	char line[256] = "";
+	FILE *f = fopen(path, "re");
+
+	if (f && !fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	if (f)
+		fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	return json_object_new_string(line);
+}
+
+/* The hex mask of @field ("CapEff") in /proc/self/status, or "" when absent. */
+static json_object *caps_of(const char *field)
+{
+	char line[256], want[32];
+	FILE *f = fopen("/proc/self/status", "re");
+	json_object *o = NULL;
+
+	snprintf(want, sizeof(want), "%s:\t", field);
+	while (f && !o && fgets(line, sizeof(line), f))
+		if (!strncmp(line, want, strlen(want)))
+			o = json_object_new_string_len(line + strlen(want),
+						       (int)strcspn(line + strlen(want), "\n"));
+	if (f)
+		fclose(f);
+	return o ? o : json_object_new_string("");
+}
+
 static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fds, int stable_ms)
 {
 	json_object *o = json_object_new_object(), *a = json_object_new_array();
@@ -223,6 +254,11 @@ static json_object *report(int argc, char **argv, pid_t sleeper, json_object *fd
 	for (i = 0; i < n; i++)
 		json_object_array_add(a, json_object_new_int64(groups[i]));
 	json_object_object_add(o, "groups", a);
+	json_object_object_add(o, "oom_score_adj", first_line("/proc/self/oom_score_adj"));
+	json_object_object_add(o, "cap_eff", caps_of("CapEff"));
+	json_object_object_add(o, "cap_prm", caps_of("CapPrm"));
+	json_object_object_add(o, "cap_inh", caps_of("CapInh"));
+	json_object_object_add(o, "cap_amb", caps_of("CapAmb"));
 	json_object_object_add(o, "stdin", link_of("/proc/self/fd/0"));
 	json_object_object_add(o, "stdin_flags", json_object_new_int(fcntl(0, F_GETFL)));
 	json_object_object_add(o, "fds", fds);

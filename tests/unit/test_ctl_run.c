@@ -729,13 +729,21 @@ TEST(run_without_rescue_command)
 {
 	struct crash k = { "app_crash", "abort", SIGABRT, 0, "abort", "SIGABRT", false };
 	struct ctl c;
+	char *err;
 
 	ctl_init(&c);
 	c.mode = "abort";
 	c.opts[0] = "--state-dir";
 	c.opts[1] = c.state;
-	if (ctl_run(&c))
-		check_crash(&c, &k, NULL, 0);
+	if (!ctl_run(&c))
+		return;
+	check_crash(&c, &k, NULL, 0);
+	/* The program's own rescue_argv is never run here: the crash line says so. */
+	err = slurp(path_in(&c, "ctl.err"), NULL);
+	ASSERT_TRUE(err && strstr(err, "; no rescue: run has none without --rescue, whatever "
+				       "rescue_argv the program gave fg_open\n"),
+		    "the crash line says no rescue ran, and why");
+	free(err);
 }
 
 TEST(run_failed_rescue_is_reported_and_status_kept)
@@ -1466,4 +1474,43 @@ TEST(options_after_arguments)
 out:
 	json_object_put(list);
 	json_object_put(j);
+}
+
+/*
+ * `make check` from a clone under a 0700 directory (every Debian home):
+ * a copy of this suite and what it runs, in such a tree, still runs its
+ * programs as nobody — the harness copies them where nobody can reach.
+ */
+TEST(run_as_nobody_from_a_tree_under_a_0700_directory)
+{
+	char top[PATH_MAX + 16], cmd[8 * PATH_MAX], self[PATH_MAX], *log = NULL;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int st;
+
+	if (!ASSERT_GE(n, 1, "this suite's path"))
+		return;
+	self[n] = '\0';
+	if (getuid() != 0) {
+		test_skip("needs root, to run programs as another user");
+		return;
+	}
+	fmt(top, sizeof(top), "%s/home", test_tmpdir());
+	if (!ASSERT_OK(mkdir(top, 0700), "a 0700 directory"))
+		return;
+	/* The build tree's layout: build/tests/SUITE, build/faultguardctl, build/tests/helpers. */
+	fmt(cmd, sizeof(cmd),
+	    "mkdir -p '%1$s/build/tests/helpers' && cp '%4$s' '%1$s/build/tests/test_ctl_run' && "
+	    "cp '%2$s/faultguardctl' '%1$s/build/' && "
+	    "cp '%2$s/tests/helpers/app_crash' '%1$s/build/tests/helpers/' && cd / && "
+	    "TEST_FILTER=run_default_state_dir_home env -u FG_BUILD_DIR "
+	    "'%1$s/build/tests/test_ctl_run' > '%3$s/inner.log' 2>&1",
+	    top, test_build_dir(), test_tmpdir(), self);
+	st = system(cmd);
+	fmt(cmd, sizeof(cmd), "%s/inner.log", test_tmpdir());
+	log = slurp(cmd, NULL);
+	if (!ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the suite passed from there"))
+		fprintf(stderr, "  its output:\n%s\n", log ? log : "(none)");
+	ASSERT_TRUE(log && strstr(log, "test_ctl_run: 1 passed, 0 failed"), "its one test ran");
+	ASSERT_TRUE(log && strstr(log, "other users cannot reach"), "and it said what it did");
+	free(log);
 }

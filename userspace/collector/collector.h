@@ -8,6 +8,7 @@
  *   rescue.c    running rescue commands as the app's user
  *   monitor.c   the BPF programs;  audit.c  the audit log;  loop.c  epoll
  *   ops.c       operations: rate limits, retention, autosave, metrics, syslog, reload
+ *   notify.c    readiness, status and watchdog for the service manager
  */
 #ifndef FG_COLLECTOR_H
 #define FG_COLLECTOR_H
@@ -27,6 +28,7 @@ struct fg_snapshot;
 
 struct answer;
 struct conn;
+struct notify;
 struct ops;
 struct rescue_queue;
 struct crash;
@@ -87,6 +89,7 @@ struct collector {
 	struct watch monitor_w;
 	struct rescue_queue *rescues;
 	struct ops *ops;
+	struct notify *notify; /* the service manager's, NULL without $NOTIFY_SOCKET */
 	int stopping; /* shutting down: waiting for running rescues */
 };
 

@@ -1,16 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The config file: `key = value` lines, `#` comments, blank lines ignored.
- * Unknown keys and bad values are errors reported with their line number;
- * the caller decides whether to stop (start-up) or keep the old settings.
+ * The config file: `key = value` lines, `#` comments (on a line of their
+ * own or after a space or tab), blank lines ignored. Unknown keys and bad
+ * values are errors reported with their line number; the caller decides
+ * whether to stop (start-up) or keep the old settings.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "collector/config.h"
 
@@ -51,6 +55,22 @@ static char *trim(char *s)
 	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
 		*--e = '\0';
 	return s;
+}
+
+/*
+ * An inline comment starts at a `#` after a space or tab, so that
+ * `rate_limit_burst = 3  # three` means 3, while a `#` inside a value
+ * (`socket = /run/fg#1.sock`) stays part of it.
+ */
+static void strip_comment(char *s)
+{
+	char *p;
+
+	for (p = s + 1; *p; p++)
+		if (*p == '#' && (p[-1] == ' ' || p[-1] == '\t')) {
+			*p = '\0';
+			return;
+		}
 }
 
 static int parse_uint(const char *v, unsigned long long max, unsigned long long *out)
@@ -304,12 +324,40 @@ static int seen_before(struct seen *seen, int *nseen, const char *key, int linen
 	return 0;
 }
 
+/*
+ * A directory would read as an empty file (the defaults, silently): -EISDIR.
+ * Opened without blocking, so a FIFO nobody writes to cannot hang the start,
+ * then read blocking, so a pipe (--config <(...)) is read to its end.
+ */
+static FILE *open_config(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY), err;
+	struct stat st;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
+		err = S_ISDIR(st.st_mode) ? EISDIR : errno;
+		close(fd);
+		errno = err;
+		return NULL;
+	}
+	f = fdopen(fd, "r");
+	if (!f) {
+		err = errno;
+		close(fd);
+		errno = err;
+	}
+	return f;
+}
+
 int config_load(struct config *c, const char *path, FILE *err)
 {
 	char line[8192];
 	int lineno = 0, errors = 0, nseen = 0, first;
 	struct seen seen[MAX_KEYS];
-	FILE *f = fopen(path, "re");
+	FILE *f = open_config(path);
 
 	if (!f)
 		return -errno;
@@ -329,6 +377,8 @@ int config_load(struct config *c, const char *path, FILE *err)
 		s = trim(line);
 		if (!*s || *s == '#')
 			continue;
+		strip_comment(s);
+		s = trim(s);
 		eq = strchr(s, '=');
 		if (!eq) {
 			fprintf(err, "%s:%d: expected `key = value`\n", path, lineno);
@@ -355,13 +405,38 @@ int config_load(struct config *c, const char *path, FILE *err)
 	return errors;
 }
 
+/*
+ * A path from the command line; a relative one is taken from the working
+ * directory at start (the collector never changes it), and made absolute
+ * here, so that what the rescue and the audit log get resolves anywhere.
+ */
 static int set_path(char *dst, size_t cap, const char *v, const char *what, FILE *err)
 {
-	if (strlen(v) >= cap || !*v) {
-		fprintf(err, "faultguardd: the %s path is too long or empty\n", what);
+	char cwd[PATH_MAX];
+	int n;
+
+	if (!*v) {
+		fprintf(err, "faultguardd: the %s path is empty\n", what);
 		return 2;
 	}
-	strcpy(dst, v);
+	if (v[0] == '/') {
+		n = snprintf(dst, cap, "%s", v);
+	} else if (!getcwd(cwd, sizeof(cwd))) {
+		fprintf(err, "faultguardd: the %s path %s is relative, and the working directory "
+			     "cannot be found (%s): give an absolute path\n", what, v,
+			strerror(errno));
+		return 2;
+	} else {
+		while (v[0] == '.' && v[1] == '/')
+			for (v += 2; *v == '/'; v++)
+				;
+		n = snprintf(dst, cap, "%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", v);
+	}
+	if (n < 0 || (size_t)n >= cap) {
+		fprintf(err, "faultguardd: the %s path %s%s is longer than %zu bytes\n", what, v,
+			v[0] == '/' ? "" : ", made absolute from the working directory,", cap - 1);
+		return 2;
+	}
 	return 0;
 }
 
@@ -371,12 +446,17 @@ int config_build(struct config *c, const struct config_flags *f, FILE *err)
 
 	config_defaults(c);
 	if (f->config) {
-		snprintf(c->config_path, sizeof(c->config_path), "%s", f->config);
+		if (set_path(c->config_path, sizeof(c->config_path), f->config, "config", err))
+			return 2;
 		c->config_explicit = 1;
 	}
 	n = config_load(c, c->config_path, err);
 	if (n == -ENOENT && !c->config_explicit) {
 		n = 0; /* absent = defaults */
+	} else if (n == -EISDIR) {
+		fprintf(err, "faultguardd: %s is a directory, not a config file\n",
+			c->config_path);
+		return 1;
 	} else if (n < 0) {
 		fprintf(err, "faultguardd: cannot read %s: %s\n", c->config_path, strerror(-n));
 		return 1;
@@ -389,9 +469,11 @@ int config_build(struct config *c, const struct config_flags *f, FILE *err)
 	     set_path(c->socket_path, sizeof(c->socket_path), f->socket, "socket", err)) ||
 	    (f->state_dir &&
 	     set_path(c->state_dir, sizeof(c->state_dir), f->state_dir, "state directory", err)) ||
-	    (f->audit_log &&
+	    (f->audit_log && strcmp(f->audit_log, "-") &&
 	     set_path(c->audit_log, sizeof(c->audit_log), f->audit_log, "audit log", err)))
 		return 2;
+	if (f->audit_log && !strcmp(f->audit_log, "-"))
+		strcpy(c->audit_log, "-");
 	if (f->rescue_timeout > 0)
 		c->rescue_timeout_s = (unsigned int)f->rescue_timeout;
 	c->verbose = (unsigned int)f->verbose;

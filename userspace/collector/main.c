@@ -2,10 +2,12 @@
 /*
  * faultguardd: the collector. Setup in one line: settings -> state dir ->
  * audit log -> BPF (load, attach, ring buffer) -> socket (its appearance
- * means ready) -> the event loop until SIGTERM/SIGINT -> one cleanup path.
+ * means ready; READY=1 to the service manager) -> the event loop until
+ * SIGTERM/SIGINT -> one cleanup path.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +21,10 @@
 #include "collector/collector.h"
 #include "collector/crash.h"
 #include "collector/held.h"
+#include "collector/notify.h"
 #include "collector/ops.h"
 #include "collector/workers.h"
+#include "spawn/caps.h"
 
 #define AUDIT_RETRY_MS 1000
 
@@ -28,7 +32,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: faultguardd [--socket PATH] [--state-dir DIR] [--audit-log PATH|-]\n"
 		   "                   [--config FILE] [--rescue-timeout SECONDS] [--verbose]\n"
-		   "                   [--check-config]\n");
+		   "       faultguardd --check-config [--config FILE]\n"
+		   "       faultguardd --version | --help\n");
 }
 
 struct flags {
@@ -102,6 +107,7 @@ static void begin_shutdown(struct collector *c)
 	if (c->stopping)
 		return;
 	c->stopping = 1;
+	notify_stopping(c);
 	/* No new registrations; let snapshots and running rescues finish and be recorded. */
 	server_close(c);
 	if (!rescue_running(c) && !crash_in_progress(c))
@@ -117,8 +123,11 @@ static void on_signal(struct watch *w, uint32_t events)
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_shutdown(c);
-		else if (si.ssi_signo == SIGHUP && !c->stopping)
+		else if (si.ssi_signo == SIGHUP && !c->stopping) {
+			notify_reloading(c);
 			ops_reload(c);
+			notify_ready(c);
+		}
 	}
 }
 
@@ -156,6 +165,7 @@ static void on_tick(struct watch *w, uint32_t events)
 	}
 	report_lost(c);
 	ops_tick(c);
+	notify_tick(c);
 }
 
 /*
@@ -193,6 +203,9 @@ static void arm_tick(void *arg)
 	} else {
 		c->audit_retry_ms = 0;
 	}
+	t = notify_next_deadline(c);
+	if (t < next)
+		next = t;
 	if (next < 1)
 		next = 1; /* due now: an absolute 0 would disarm */
 	if (next == c->tick_armed || (c->tick_armed && next > c->tick_armed))
@@ -262,6 +275,32 @@ static void raise_fd_limit(void)
 	}
 }
 
+/*
+ * What faultguardd.service grants (CapabilityBoundingSet=), and why, is
+ * written there; here, as there, nothing more and nothing less. Root has
+ * them all; any user may be given them as ambient capabilities.
+ */
+static const uint64_t needed_caps =
+	CAPS_BIT(CAP_BPF) | CAPS_BIT(CAP_PERFMON) | CAPS_BIT(CAP_SYS_PTRACE) | CAPS_BIT(CAP_SETUID) |
+	CAPS_BIT(CAP_SETGID) | CAPS_BIT(CAP_CHOWN) | CAPS_BIT(CAP_FOWNER) |
+	CAPS_BIT(CAP_DAC_OVERRIDE) | CAPS_BIT(CAP_KILL);
+
+static int check_capabilities(void)
+{
+	uint64_t missing = needed_caps & ~caps_effective();
+	char lack[512], all[512];
+
+	if (!missing)
+		return 0;
+	caps_names(missing, lack, sizeof(lack));
+	caps_names(needed_caps, all, sizeof(all));
+	fprintf(stderr, "faultguardd: lacks %s: it needs %s to watch processes with BPF and run "
+			"rescues as their users (root has them; so does a user given them as "
+			"ambient capabilities)\n",
+		lack, all);
+	return 1;
+}
+
 static int fail(const char *what, int err)
 {
 	fprintf(stderr, "faultguardd: %s%s%s\n", what, err ? ": " : "", err ? strerror(-err) : "");
@@ -284,9 +323,8 @@ int main(int argc, char **argv)
 	rc = config_build(&c.cfg, &f.cfg, stderr);
 	if (rc || f.check_config)
 		return f.check_config ? check_config(&c.cfg, rc) : rc;
-	if (geteuid() != 0)
-		return fail("faultguardd needs root (CAP_BPF, CAP_PERFMON, CAP_SETUID, CAP_SETGID "
-			    "and CAP_SYS_ADMIN) to watch processes and run rescues as their users", 0);
+	if ((rc = check_capabilities()))
+		return rc;
 	if (server_in_use(c.cfg.socket_path)) {
 		fprintf(stderr, "faultguardd: another faultguardd is already listening on %s\n",
 			c.cfg.socket_path);
@@ -298,6 +336,10 @@ int main(int argc, char **argv)
 	if ((err = loop_new(&c.loop)) || (err = registry_init(&c)) || (err = rescue_init(&c)) ||
 	    (err = held_init(&c)) || (err = workers_new(&c))) {
 		fail("cannot set up", err);
+		goto cleanup;
+	}
+	if ((err = notify_open(&c.notify, &why))) {
+		fail(why, err);
 		goto cleanup;
 	}
 	if ((err = store_open(&c, &why))) {
@@ -329,6 +371,7 @@ int main(int argc, char **argv)
 		fail(why, err);
 		goto cleanup;
 	}
+	notify_ready(&c);
 	if (c.cfg.verbose)
 		fprintf(stderr, "faultguardd: ready on %s\n", c.cfg.socket_path);
 	err = loop_run(c.loop);
@@ -356,5 +399,6 @@ cleanup:
 	if (c.state_dirfd >= 0)
 		close(c.state_dirfd);
 	loop_free(c.loop);
+	notify_close(c.notify);
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "collector/autosave.h"
 #include "collector/collector.h"
 #include "collector/metrics.h"
+#include "collector/notify.h"
 #include "collector/ops.h"
 #include "collector/ratelimit.h"
 #include "collector/retention.h"
@@ -21,6 +22,7 @@ static void on_record(json_object *rec, const char *line, size_t len, void *arg)
 	struct collector *c = arg;
 
 	metrics_observe(c->ops->metrics, rec);
+	notify_observe(c, rec);
 	if (c->ops->syslog)
 		syslog_sink_send(c->ops->syslog, rec, line, len);
 }

@@ -18,16 +18,23 @@
 #include "collector/ops.h"
 #include "collector/retention.h"
 
-/* Logs each line of @text on stderr and adds the errors (not the count) to @arr. */
+/*
+ * Logs each line of @text on stderr and adds the errors (not the count) to
+ * @arr. config_build's own lines start "faultguardd: ": that prefix goes,
+ * so a line reads "faultguardd: reload: ..." once.
+ */
 static void report_errors(const char *path, const char *text, json_object *arr)
 {
+	static const char prefix[] = "faultguardd: ";
 	const char *p = text, *nl;
 	char summary[4200];
 	size_t len;
 
-	snprintf(summary, sizeof(summary), "faultguardd: %s has ", path);
+	snprintf(summary, sizeof(summary), "%s has ", path);
 	while (p && *p) {
 		nl = strchr(p, '\n');
+		if (!strncmp(p, prefix, sizeof(prefix) - 1))
+			p += sizeof(prefix) - 1;
 		len = nl ? (size_t)(nl - p) : strlen(p);
 		fprintf(stderr, "faultguardd: reload: %.*s\n", (int)len, p);
 		if (strncmp(p, summary, strlen(summary)))

@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* faultguardctl dump SNAPSHOT [--json]: the snapshot's entries. */
+/*
+ * faultguardctl dump [SNAPSHOT] [--json]: the snapshot's entries. SNAPSHOT
+ * defaults to $FAULTGUARD_SNAPSHOT, so a rescue command can be
+ * ["faultguardctl", "dump", "--json"] without a shell.
+ */
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -94,6 +98,7 @@ static int cmd_dump(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
+	const char *path = getenv("FAULTGUARD_SNAPSHOT");
 	struct fg_snapshot *s;
 	int json = 0, c, rc;
 
@@ -101,13 +106,17 @@ static int cmd_dump(int argc, char **argv)
 		if (c == 'j')
 			json = 1;
 		else if (c == 'h')
-			return ctl_usage("dump", "print a snapshot's entries");
+			return ctl_help("dump");
 		else
 			return ctl_bad_option("dump");
 	}
-	if (optind + 1 != argc)
+	if (optind + 1 < argc)
 		return ctl_usage("dump", "expects one SNAPSHOT file");
-	s = ctl_open_snapshot(argv[optind]);
+	if (optind < argc)
+		path = argv[optind];
+	else if (!path || !*path)
+		return ctl_usage("dump", "expects a SNAPSHOT file ($FAULTGUARD_SNAPSHOT is not set)");
+	s = ctl_open_snapshot(path);
 	if (!s)
 		return EXIT_FAILURE_EXPLAINED;
 	rc = json ? dump_json(s) : dump_text(s);
@@ -115,4 +124,5 @@ static int cmd_dump(int argc, char **argv)
 	return rc;
 }
 
-CTL_COMMAND("dump", cmd_dump, "SNAPSHOT [--json]", "print a snapshot's entries");
+CTL_COMMAND("dump", cmd_dump, "[SNAPSHOT] [--json]",
+	    "print a snapshot's entries (SNAPSHOT defaults to $FAULTGUARD_SNAPSHOT)");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* faultguardctl list [--state-dir D] [--app NAME] [--since TIME] [--json]: one row per crash. */
+/* faultguardctl list [--state-dir D | --audit-log F | --socket P] [--app NAME] [--since TIME] [--json] */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -59,12 +59,14 @@ static int cmd_list(int argc, char **argv)
 							 "(2026-11-25T18:05:12Z), a date or an age "
 							 "such as 90m or 7d");
 			break;
-		case 'h': return ctl_usage("list", "one row per crash");
+		case 'h': return ctl_help("list");
 		default: return ctl_bad_option("list");
 		}
 	}
 	if (optind != argc)
 		return ctl_usage("list", "takes no arguments");
+	if ((rc = crash_source_check(&src, "list")))
+		return rc;
 	rc = crash_source_list(&src, &all);
 	if (rc)
 		return rc;
@@ -98,5 +100,5 @@ static int cmd_list(int argc, char **argv)
 }
 
 CTL_COMMAND("list", cmd_list,
-	    "[--state-dir D] [--audit-log F] [--app NAME] [--since TIME] [--json]",
+	    "[--state-dir D | --audit-log F | --socket PATH] [--app NAME] [--since TIME] [--json]",
 	    "one row per crash: id, time, app, pid, cause, rescue status");

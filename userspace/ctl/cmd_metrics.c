@@ -27,7 +27,7 @@ static int cmd_metrics(int argc, char **argv)
 		if (c == 's')
 			sock = optarg;
 		else
-			return c == 'h' ? ctl_usage("metrics", "print the collector's metrics")
+			return c == 'h' ? ctl_help("metrics")
 					: ctl_bad_option("metrics");
 	}
 	if (optind != argc)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/crash_id.h"
 #include "common/timefmt.h"
@@ -129,7 +130,7 @@ static int cmd_recover(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *dir_flag = STATE_DIR_SYSTEM, *app = NULL, *why = "";
+	const char *dir_flag = NULL, *app = NULL, *why = "";
 	struct autosave_entry *v = NULL;
 	char state_dir[4096], *end;
 	int run = 0, json = 0, c, err, rc = 0;
@@ -148,13 +149,16 @@ static int cmd_recover(int argc, char **argv)
 				return ctl_usage("recover", "--timeout takes seconds, 0 to 86400 "
 							    "(0 = no limit)");
 			break;
-		case 'h':
-			return ctl_usage("recover", "rescue from autosaves whose process is gone");
+		case 'h': return ctl_help("recover");
 		default: return ctl_bad_option("recover");
 		}
 	}
 	if (optind != argc)
 		return ctl_usage("recover", "takes no arguments");
+	if (dir_flag && access(dir_flag, F_OK) < 0)
+		return ctl_fail("there is no state directory %s", dir_flag);
+	if (!dir_flag)
+		dir_flag = STATE_DIR_SYSTEM;
 	if (state_dir_absolute(dir_flag, state_dir, sizeof(state_dir)))
 		return ctl_fail("the state directory path %s is too long", dir_flag);
 	err = autosaves_find(state_dir, app, &v, &n, &why);

@@ -6,6 +6,8 @@
  * a dictionary in $FAULTGUARD_FD; when it dies of a signal or exits non-zero
  * (without fg_close), the dictionary becomes a snapshot file and CMD runs
  * with the rescue environment. Exits with PROGRAM's status (128+signal).
+ * The rescue is CMD alone: the rescue_argv PROGRAM passes to fg_open stays
+ * in PROGRAM (it is for a collector), and the crash line says so.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,8 +98,8 @@ static int parse(int argc, char **argv, struct run *r)
 			state_dir = optarg;
 			break;
 		case 'h':
-			return ctl_usage("run",
-					 "run PROGRAM under a guardian that rescues its data");
+			ctl_help("run");
+			return -1; /* answered */
 		default:
 			return ctl_bad_option("run");
 		}
@@ -375,6 +377,10 @@ static void handle_crash(const struct run *r, int wstatus)
 			(int)r->pid, death, fg_snapshot_count(s), path);
 	if (discarded)
 		fprintf(stderr, " (%zu damaged entries dropped)", discarded);
+	/* The guardian never sees the program's fg_opts: its rescue_argv is not ours to run. */
+	if (!r->rescue)
+		fprintf(stderr, "; no rescue: run has none without --rescue, whatever rescue_argv "
+				"the program gave fg_open");
 	fputc('\n', stderr);
 	if (r->rescue)
 		rescue(r, memfd >= 0 ? NULL : path, memfd, id, wstatus, death_us);
@@ -393,7 +399,7 @@ static int cmd_run(int argc, char **argv)
 
 	rc = parse(argc, argv, &r);
 	if (rc)
-		return rc;
+		return rc < 0 ? 0 : rc;
 	rc = prepare(&r);
 	if (rc)
 		goto out;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* faultguardctl show [--state-dir D] ID: everything recorded about one crash. */
+/* faultguardctl show [--state-dir D | --audit-log F | --socket P] [--json] ID: one crash's records. */
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -66,12 +66,14 @@ static int cmd_show(int argc, char **argv)
 		case 'a': src.audit_log = optarg; break;
 		case 's': src.socket = optarg; break;
 		case 'j': json = 1; break;
-		case 'h': return ctl_usage("show", "everything recorded about one crash");
+		case 'h': return ctl_help("show");
 		default: return ctl_bad_option("show");
 		}
 	}
 	if (optind + 1 != argc)
 		return ctl_usage("show", "expects one crash ID (see faultguardctl list)");
+	if ((rc = crash_source_check(&src, "show")))
+		return rc;
 	rc = crash_source_show(&src, argv[optind], &recs);
 	if (rc)
 		return rc;
@@ -88,5 +90,5 @@ static int cmd_show(int argc, char **argv)
 	return 0;
 }
 
-CTL_COMMAND("show", cmd_show, "[--state-dir D] [--audit-log F] [--json] ID",
+CTL_COMMAND("show", cmd_show, "[--state-dir D | --audit-log F | --socket PATH] [--json] ID",
 	    "everything recorded about one crash");

@@ -88,7 +88,7 @@ static int cmd_status(int argc, char **argv)
 			json = 1;
 		else {
 			json_object_put(rows.arr);
-			return c == 'h' ? ctl_usage("status", "show live registrations")
+			return c == 'h' ? ctl_help("status")
 					: ctl_bad_option("status");
 		}
 	}
@@ -99,7 +99,8 @@ static int cmd_status(int argc, char **argv)
 	rc = ctl_ask_collector_lines(ctl_socket_path(sock), "status", collect, &rows);
 	if (!rc) {
 		if (json)
-			puts(json_object_to_json_string_ext(rows.arr, JSON_C_TO_STRING_PLAIN));
+			puts(json_object_to_json_string_ext(rows.arr, JSON_C_TO_STRING_PLAIN |
+									  JSON_C_TO_STRING_NOSLASHESCAPE));
 		else
 			print_table(rows.arr);
 	}

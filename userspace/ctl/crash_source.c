@@ -12,17 +12,43 @@
 #include "ctl/ctl.h"
 #include "ctl/state_dir.h"
 
-/* The audit log path to read, or "" when the collector should be asked. */
+/*
+ * The audit log path to read, or "" when the collector should be asked;
+ * 1 (said on stderr) when the log named cannot be read.
+ */
 static int log_path(const struct crash_source *src, char *buf, size_t len)
 {
+	buf[0] = '\0';
 	if (src->audit_log) {
 		snprintf(buf, len, "%s", src->audit_log);
+		if (access(buf, F_OK) < 0)
+			return ctl_fail("there is no audit log %s", buf);
+	} else if (src->state_dir) {
+		if (access(src->state_dir, F_OK) < 0)
+			return ctl_fail("there is no state directory %s", src->state_dir);
+		snprintf(buf, len, "%s/audit.jsonl", src->state_dir);
+	} else if (src->socket || (getenv("FAULTGUARD_SOCKET") && *getenv("FAULTGUARD_SOCKET"))) {
+		return 0; /* a collector named: ask it */
+	} else {
+		snprintf(buf, len, "%s/audit.jsonl", STATE_DIR_SYSTEM);
+		/* A user who may not read the system's log asks the collector instead. */
+		if (access(buf, R_OK) < 0 && (errno == EACCES || errno == EPERM))
+			buf[0] = '\0';
 		return 0;
 	}
-	snprintf(buf, len, "%s/audit.jsonl", src->state_dir ? src->state_dir : STATE_DIR_SYSTEM);
-	/* A user who may not read the system's log asks the collector instead. */
-	if (!src->state_dir && access(buf, R_OK) < 0 && (errno == EACCES || errno == EPERM))
-		buf[0] = '\0';
+	/* A log named by its path is read, or its reader is told how else to see its crashes. */
+	if (access(buf, R_OK) < 0 && (errno == EACCES || errno == EPERM))
+		return ctl_fail("cannot read the audit log %s: %s; a user sees their own crashes by "
+				"asking the collector that writes it (--socket PATH)",
+				buf, strerror(errno));
+	return 0;
+}
+
+int crash_source_check(const struct crash_source *src, const char *cmd)
+{
+	if (src->socket && (src->state_dir || src->audit_log))
+		return ctl_usage(cmd, "--socket asks a collector, --%s reads a log: give one of them",
+				 src->state_dir ? "state-dir" : "audit-log");
 	return 0;
 }
 
@@ -83,16 +109,15 @@ int crash_source_list(const struct crash_source *src, json_object **out)
 	char path[PATH_MAX], own[PATH_MAX + 16];
 	int err, have_own;
 
-	if (src->state_dir && access(src->state_dir, F_OK) < 0)
-		return ctl_fail("there is no state directory %s", src->state_dir);
-	log_path(src, path, sizeof(path));
+	if (log_path(src, path, sizeof(path)))
+		return EXIT_FAILURE_EXPLAINED;
 	have_own = own_log(src, own, sizeof(own));
 	*out = json_object_new_array();
 	if (have_own && add_from_log(own, *out))
 		have_own = 0;
 	if (!path[0]) {
 		/* A user of the standalone mode alone has no collector to ask. */
-		int ask = !have_own || access(ctl_socket_path(src->socket), F_OK) == 0;
+		int ask = !have_own || src->socket || access(ctl_socket_path(src->socket), F_OK) == 0;
 
 		err = ask ? ctl_ask_collector_lines(ctl_socket_path(src->socket), "list", add_line,
 						    *out)
@@ -119,9 +144,8 @@ int crash_source_show(const struct crash_source *src, const char *id, json_objec
 	char path[PATH_MAX], own[PATH_MAX + 16], query[128];
 	int err;
 
-	if (src->state_dir && access(src->state_dir, F_OK) < 0)
-		return ctl_fail("there is no state directory %s", src->state_dir);
-	log_path(src, path, sizeof(path));
+	if (log_path(src, path, sizeof(path)))
+		return EXIT_FAILURE_EXPLAINED;
 	if (own_log(src, own, sizeof(own)) &&
 	    auditlog_crash_records(own, id, AUDITLOG_ANY_UID, out) == 0)
 		return 0;

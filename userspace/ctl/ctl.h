@@ -33,8 +33,10 @@ struct ctl_command {
 /* Prints "faultguardctl: <message>" on stderr; returns EXIT_FAILURE_EXPLAINED. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "faultguardctl <cmd>: <message>" and the command's usage line; returns EXIT_USAGE. */
+int ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* After getopt said what was wrong with an option: the usage line; returns EXIT_USAGE. */
 int ctl_bad_option(const char *cmd);
-int ctl_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* `<cmd> --help`: its usage and summary on stdout; returns 0. */
+int ctl_help(const char *cmd);
 
 #endif

@@ -46,6 +46,15 @@ int ctl_usage(const char *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int ctl_help(const char *cmd)
+{
+	const struct ctl_command *c = find(cmd);
+
+	if (c)
+		printf("usage: faultguardctl %s %s\n\n%s\n", c->name, c->usage, c->summary);
+	return 0;
+}
+
 int ctl_bad_option(const char *cmd)
 {
 	const struct ctl_command *c = find(cmd);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "spawn/caps.h"
 #include "spawn/user_spawn.h"
 
 #define ENV_MAX 64
@@ -131,7 +133,7 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 	extern char **environ;
 	char fd_path[320];
 	sigset_t none;
-	int null_fd, sig, err;
+	int null_fd, oom_fd, sig, err;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -154,15 +156,33 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		if (u->fd_path_var)
 			set_fd_path(e, u->fd_path_var, fd_path, sizeof(fd_path));
 	}
-	if (geteuid() == 0) {
+	/* The collector's OOMScoreAdjust= protects the collector: a rescue is an ordinary process. */
+	oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (oom_fd >= 0) {
+		(void)!write(oom_fd, "0", 1);
+		close(oom_fd);
+	}
+	/* Root, or a user given CAP_SETUID (the collector run with ambient capabilities). */
+	if (geteuid() == 0 || (caps_effective() & CAPS_BIT(CAP_SETUID))) {
 		if (setgroups((size_t)a->ngroups, a->groups) < 0 ||
 		    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
 			goto fail;
+		/*
+		 * Leaving uid 0 clears the capabilities; going from one other
+		 * uid to another keeps them (ambient ones even across exec):
+		 * none of ours may reach a non-root program.
+		 */
+		if (u->uid != 0 && caps_drop_all() < 0)
+			goto fail;
 		/* A non-root program must not be able to get root back. */
-		if (u->uid != 0 && setuid(0) == 0) {
+		if (u->uid != 0 && (setuid(0) == 0 || caps_effective())) {
 			errno = EPERM;
 			goto fail;
 		}
+	} else if (u->uid != geteuid()) {
+		/* Without the means to become the user, never run it as someone else. */
+		errno = EPERM;
+		goto fail;
 	}
 	if (chdir(a->home) < 0 && chdir("/") < 0)
 		goto fail;

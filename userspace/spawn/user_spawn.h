@@ -5,8 +5,9 @@
  * environment (PATH, HOME, USER, LOGNAME, SHELL, LANG from the passwd
  * database) plus the caller's variables, stdin /dev/null, no inherited fd
  * beyond 0-2, a new session, the user's home as working directory, never a
- * shell, and — when we are root — setgroups, setresgid, setresuid, in that
- * order, each checked, then proof that root cannot be regained.
+ * shell, and — when we are root or hold CAP_SETUID — setgroups, setresgid,
+ * setresuid, in that order, each checked, every capability dropped, then
+ * proof that neither root nor a capability can be regained.
  */
 #ifndef FG_USER_SPAWN_H
 #define FG_USER_SPAWN_H
