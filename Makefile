@@ -50,7 +50,8 @@ LIB_SRCS := $(wildcard userspace/dict/*.c userspace/snapshot/*.c userspace/lib/*
 	    userspace/common/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/%.o)
 # Shared by faultguardctl and faultguardd, not part of the library.
-TOOL_SRCS := $(wildcard userspace/auditlog/*.c userspace/spawn/*.c userspace/digest/*.c)
+TOOL_SRCS := $(wildcard userspace/auditlog/*.c userspace/spawn/*.c userspace/digest/*.c \
+	     userspace/unwind/*.c)
 CTL_SRCS := $(wildcard userspace/ctl/*.c) $(TOOL_SRCS)
 CTL_OBJS := $(CTL_SRCS:%.c=$(OBJ)/%.o)
 COL_SRCS := $(wildcard userspace/collector/*.c) $(TOOL_SRCS)
@@ -58,8 +59,8 @@ COL_OBJS := $(COL_SRCS:%.c=$(OBJ)/%.o)
 TFW_OBJS := $(OBJ)/tests/framework/test_main.o
 
 LIBS_LIB := -lz -lpthread
-LIBS_CTL := -ljson-c -lcrypto -lz -lpthread
-LIBS_COL := -lbpf -lelf -ljson-c -lcrypto -lz -lpthread
+LIBS_CTL := -ljson-c -ldw -lelf -lcrypto -lz -lpthread
+LIBS_COL := -lbpf -ldw -lelf -ljson-c -lcrypto -lz -lpthread
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -148,6 +149,7 @@ $(COLT_BINS): $(BUILD)/tests/%: $(OBJ)/tests/collector/%.o $(COLT_OBJS) $(TFW_OB
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^) $(filter %.a,$^) $(LIBS_CTL)
 # Unit tests of pieces outside the library link those pieces.
 $(BUILD)/tests/test_sha256: $(OBJ)/userspace/digest/sha256.o
+$(BUILD)/tests/test_ops_syslog $(BUILD)/tests/test_ops_audit_chain: $(OBJ)/userspace/digest/sha256.o
 # What one suite alone uses (hostile.o also sets the ASan options its forked apps need).
 $(filter $(BUILD)/tests/test_collector_%,$(COLT_BINS)): $(OBJ)/tests/collector/crash_check.o
 $(filter $(BUILD)/tests/test_hostile_%,$(COLT_BINS)): $(OBJ)/tests/collector/hostile.o
@@ -163,6 +165,15 @@ FUSE_CFLAGS = $(shell pkg-config --cflags fuse3)
 FUSE_LIBS = $(shell pkg-config --libs fuse3)
 $(OBJ)/tests/helpers/faultyfs.o: ALL_CFLAGS += $(FUSE_CFLAGS)
 $(BUILD)/tests/helpers/faultyfs: LIBS_CTL += $(FUSE_LIBS)
+# The backtrace tests' app: without frame pointers (the point), no sibling
+# calls (three frames stay three), its functions in .dynsym; and its plugin.
+$(OBJ)/tests/helpers/bt_app.o: ALL_CFLAGS += -fomit-frame-pointer -fno-optimize-sibling-calls
+$(BUILD)/tests/helpers/bt_app: ALL_LDFLAGS += -rdynamic
+$(BUILD)/tests/helpers/libbt_plugin.so: tests/helpers/plugin/bt_plugin.c | $(BUILD)/.deps-ok
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -O2 -g -fPIC -shared -fomit-frame-pointer -fno-optimize-sibling-calls \
+		-Wall -Wextra -Werror -o $@ $<
 
 $(BUILD)/examples/%: $(OBJ)/examples/%.o $(BUILD)/libfaultguard.a
 	$(call msg,LD,$@)
@@ -174,7 +185,8 @@ $(BUILD)/bench/%: $(OBJ)/bench/%.o $(BUILD)/libfaultguard.a
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CTL) -lm
 
-tests: $(PRODUCTS) $(UNIT_BINS) $(COLT_BINS) $(HELPER_BINS) $(EXAMPLE_BINS) python
+tests: $(PRODUCTS) $(UNIT_BINS) $(COLT_BINS) $(HELPER_BINS) $(BUILD)/tests/helpers/libbt_plugin.so \
+	$(EXAMPLE_BINS) python
 examples: $(EXAMPLE_BINS)
 
 # --- Python ------------------------------------------------------------------

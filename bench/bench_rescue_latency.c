@@ -268,7 +268,7 @@ int main(int argc, char **argv)
 	snprintf(marks_path, sizeof(marks_path), "%s/marks", col.dir);
 	marks_fd = bench_marks_create(marks_path, 4 * MAX_TRIALS);
 
-	ok = run_case("1 KiB dictionary", 1024, 0, small, &rescues, 3);
+	ok = run_case("1 KiB dictionary, backtraces on", 1024, 0, small, &rescues, 3);
 	ok &= run_case("64 MiB dictionary (incompressible)", 64u << 20, 128u << 20, big,
 		       &rescues, 0);
 	audit_breakdown();

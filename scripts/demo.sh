@@ -61,6 +61,10 @@ say "what the rescue command printed (from the audit record)"
 say "faultguardctl list"
 "$BUILD/faultguardctl" list --state-dir "$state"
 
+say "faultguardctl show: where it crashed (the backtrace), then the snapshot and rescue"
+"$BUILD/faultguardctl" show --state-dir "$state" "$id" | sed -n '/^crash at/,/^snapshot at/p' |
+	grep -Ev '^snapshot at|^  (seq|prev) '
+
 say "faultguardctl dump of the snapshot"
 snap=$("$BUILD/faultguardctl" show --state-dir "$state" --json "$id" |
 	jq -r '.[] | select(.event == "snapshot") | .path')

@@ -1,15 +1,16 @@
 #!/bin/sh
 # Installs the Debian packages faultguard needs to build and test; does
 # nothing when they are all present. The operations tests use promtool
-# (prometheus), rsyslogd (rsyslog), systemd-analyze (systemd) and man (man-db);
-# make deb and its test use dpkg-buildpackage (dpkg-dev), debhelper,
-# dh-python and lintian; the disk tests a FUSE file system of their own
-# (libfuse3-dev).
+# (prometheus), rsyslogd (rsyslog), systemd-analyze (systemd), man (man-db)
+# and logrotate; make deb and its test use dpkg-buildpackage (dpkg-dev),
+# debhelper, dh-python and lintian; the disk tests a FUSE file system of
+# their own (libfuse3-dev); the backtraces libdw (libdw-dev), and the
+# backtrace benchmark compares with gdb.
 set -eu
 
-PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libssl-dev libfuse3-dev pkg-config jq \
+PKGS="make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libjson-c-dev libssl-dev libfuse3-dev libdw-dev pkg-config jq \
 python3 python3-numpy python3-pytest libclang-rt-14-dev valgrind \
-prometheus rsyslog systemd man-db \
+prometheus rsyslog systemd man-db logrotate gdb \
 dpkg-dev debhelper dh-python lintian"
 
 missing=""

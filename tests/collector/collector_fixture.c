@@ -624,6 +624,7 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 {
 	static const char *const progs[] = {
 		[FX_COL_APP] = "col_app", [FX_OPS_APP] = "ops_app", [FX_TWO_DICTS] = "col_two_dicts",
+		[FX_BT_APP] = "bt_app",
 	};
 	struct rlimit no_core = { 0, 0 };
 	char exe[PATH_MAX], procs[PATH_MAX], pid[16];
@@ -631,7 +632,10 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 	char fill[16], capacity[16];
 	int argc = 0, fd, i;
 
-	fx_path(exe, sizeof(exe), "%s/tests/helpers/%s", fx->build, progs[s->helper]);
+	if (s->program)
+		fx_path(exe, sizeof(exe), "%s", s->program);
+	else
+		fx_path(exe, sizeof(exe), "%s/tests/helpers/%s", fx->build, progs[s->helper]);
 	argv[argc++] = exe;
 	if (s->helper == FX_COL_APP) {
 		argv[argc++] = "--app";
@@ -653,7 +657,7 @@ static void exec_app(struct fx *fx, const struct fx_app_spec *s, const char *app
 		argv[argc++] = s->mode;
 		if (s->rescue_argv)
 			argv[argc++] = "--";
-	} else if (s->helper == FX_OPS_APP) {
+	} else if (s->helper == FX_OPS_APP || s->helper == FX_BT_APP) {
 		argv[argc++] = app;
 		argv[argc++] = s->mode;
 	}

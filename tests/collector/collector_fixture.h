@@ -103,6 +103,7 @@ enum fx_helper {
 	FX_COL_APP,    /* col_app --app APP [--signal-only] MODE [-- RESCUE...] */
 	FX_OPS_APP,    /* ops_app APP MODE [RESCUE...] */
 	FX_TWO_DICTS,  /* col_two_dicts */
+	FX_BT_APP,     /* bt_app APP MODE [RESCUE...] (the backtrace tests' app) */
 };
 
 struct fx_app_spec {
@@ -121,6 +122,7 @@ struct fx_app_spec {
 	unsigned int capacity_mib; /* col_app --capacity: the dictionary's size (0: default) */
 	int scribbler;             /* col_app --scribbler: a process that maps the dictionary
 				      and writes all over it, and lives on after the app */
+	const char *program;     /* a copy of the helper to run instead (an absolute path) */
 };
 
 struct fx_app {

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "digest/sha256.h"
 #include "framework/test.h"
 #include "ops.h"
 
@@ -49,7 +50,7 @@ static bool rsyslog_start(struct rsyslog *r, const char *base)
 		 "ParseHostname=\"on\")\n"
 		 "template(name=\"fields\" type=\"string\" string=\"%%protocol-version%%|"
 		 "%%syslogfacility-text%%|%%syslogseverity-text%%|%%app-name%%|%%msgid%%|"
-		 "%%msg%%\\n\")\n"
+		 "%%structured-data%%|%%msg%%\\n\")\n"
 		 "*.* action(type=\"omfile\" file=\"%s\" template=\"fields\")\n",
 		 r->dir, r->sock, r->out);
 	if (!ASSERT_OK(fx_write_file(conf, text), "write rsyslog.conf"))
@@ -85,16 +86,16 @@ static void rsyslog_stop(struct rsyslog *r)
 	r->pid = 0;
 }
 
-/* The received lines, split at '|' into at most 6 fields (the JSON may hold '|'). */
-static int received(const struct rsyslog *r, char fields[][6][8192], int max)
+/* The received lines, split at '|' into at most 7 fields (the JSON may hold '|'). */
+static int received(const struct rsyslog *r, char fields[][7][8192], int max)
 {
 	char *text = fx_read_file(r->out, NULL), *line, *save = NULL;
 	int n = 0, f;
 
 	for (line = text ? strtok_r(text, "\n", &save) : NULL; line && n < max;
 	     line = strtok_r(NULL, "\n", &save), n++) {
-		for (f = 0; f < 6; f++) {
-			size_t len = f < 5 ? strcspn(line, "|") : strlen(line);
+		for (f = 0; f < 7; f++) {
+			size_t len = f < 6 ? strcspn(line, "|") : strlen(line);
 
 			snprintf(fields[n][f], sizeof(fields[n][f]), "%.*s", (int)len, line);
 			line += len + (line[len] ? 1 : 0);
@@ -104,12 +105,12 @@ static int received(const struct rsyslog *r, char fields[][6][8192], int max)
 	return n;
 }
 
-static char (*lines)[6][8192];
+static char (*lines)[7][8192];
 
 TEST(every_audit_record_reaches_rsyslogd_as_rfc5424)
 {
 	const char *const rescue[] = { "/bin/echo", "rescued", NULL };
-	char text[512], *audit = NULL, *line, *save = NULL;
+	char text[512], *audit = NULL, *line, *save = NULL, nl[8192], sd[256], hash[65];
 	struct rsyslog rs = { 0 };
 	struct fx_app app;
 	struct fx e;
@@ -153,8 +154,14 @@ TEST(every_audit_record_reaches_rsyslogd_as_rfc5424)
 		ASSERT_STREQ(lines[i][1], "local3", "the configured facility");
 		ASSERT_STREQ(lines[i][3], "faultguardd", "APP-NAME");
 		ASSERT_STREQ(lines[i][4], event, "MSGID is the event");
-		if (!ASSERT_STREQ(lines[i][5], line, "MSG is the audit record's JSON"))
+		if (!ASSERT_STREQ(lines[i][6], line, "MSG is the audit record's JSON"))
 			break;
+		/* The chain head after this record: its seq and the hash of its line. */
+		snprintf(nl, sizeof(nl), "%s\n", line);
+		sha256_hex(nl, strlen(nl), hash);
+		snprintf(sd, sizeof(sd), "[chain@32473 seq=\"%lld\" sha256=\"%s\"]",
+			 jint_or(rec, "seq", -1), hash);
+		ASSERT_STREQ(lines[i][5], sd, "STRUCTURED-DATA carries the audit chain's head");
 		ASSERT_STREQ(lines[i][2], !strcmp(event, "crash") ? "warning" : "info",
 			     "a crash is a warning, the rest information");
 		json_object_put(rec);

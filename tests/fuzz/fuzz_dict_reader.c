@@ -9,7 +9,7 @@
  *
  * fuzz-sources: userspace/dict/reader.c userspace/dict/crc32c.c
  * fuzz-sources: userspace/snapshot/snapshot.c userspace/snapshot/snapfile.c
- * fuzz-sources: userspace/common/atomic_file.c
+ * fuzz-sources: userspace/common/atomic_file.c userspace/dict/image.c
  * fuzz-options: -max_len=262144
  */
 #include <stddef.h>

@@ -7,8 +7,8 @@
  * bytes and encode back to the same snapshot.
  *
  * fuzz-sources: userspace/snapshot/snapshot.c userspace/snapshot/snapfile.c
- * fuzz-sources: userspace/common/atomic_file.c
- * fuzz-sources: userspace/dict/crc32c.c
+ * fuzz-sources: userspace/common/atomic_file.c userspace/dict/image.c
+ * fuzz-sources: userspace/dict/crc32c.c userspace/dict/reader.c
  * fuzz-options: -max_len=65536
  */
 #include <endian.h>

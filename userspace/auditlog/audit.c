@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "auditlog/audit.h"
+#include "auditlog/chain.h"
 #include "common/text.h"
 #include "common/timefmt.h"
 
@@ -25,14 +27,23 @@ struct pending {
 struct audit {
 	int fd;
 	int owned;
-	char path[4096];
+	char *path; /* NULL for stdout */
 	audit_observer_fn observer;
 	void *observer_arg;
 	struct pending *head, *tail;
 	size_t pending_bytes;
 	uint64_t npending, write_errors, lost;
 	int failing; /* the last write failed: said once until one succeeds */
+	/* The audit chain (chain.h): the head the next line links to. */
+	struct audit_chain chain;
+	off_t end;  /* the file's size after our last line; another writer grows it */
 };
+
+/* The log's name in messages. */
+static const char *log_name(const struct audit *a)
+{
+	return a->path ? a->path : "stdout";
+}
 
 /* The fd for @path ("-" is stdout, not ours to close); sets *owned. */
 static int open_log(const char *path, int *owned)
@@ -50,6 +61,34 @@ static int open_log(const char *path, int *owned)
 	return fd;
 }
 
+/* The file's size, or -1 when it is no regular file (stdout). */
+static off_t log_size(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? st.st_size : -1;
+}
+
+/*
+ * Where the chain goes on after a restart: the log's last record, else the
+ * head saved when the log was last closed or rotated, else the beginning.
+ */
+static void chain_resume(struct audit *a, const char *path)
+{
+	audit_chain_genesis(&a->chain);
+	a->path = a->owned ? strdup(path) : NULL;
+	if (audit_chain_from_log(&a->chain, a->fd) && a->path)
+		audit_chain_load(&a->chain, a->path);
+	a->end = log_size(a->fd);
+}
+
+/* Saved beside the log it leaves, for a collector that starts after a rotation. */
+static void chain_save(const struct audit *a)
+{
+	if (a->path && a->chain.seq)
+		audit_chain_save(&a->chain, a->path);
+}
+
 int audit_open(struct audit **out, const char *path)
 {
 	struct audit *a = calloc(1, sizeof(*a));
@@ -63,7 +102,7 @@ int audit_open(struct audit **out, const char *path)
 		free(a);
 		return err;
 	}
-	snprintf(a->path, sizeof(a->path), "%s", path);
+	chain_resume(a, path);
 	*out = a;
 	return 0;
 }
@@ -74,14 +113,25 @@ int audit_reopen(struct audit *a, const char *path)
 
 	if (fd < 0)
 		return fd;
+	/* A rotation: the chain goes on from memory into the new file. */
+	chain_save(a);
 	if (a->owned)
 		close(a->fd);
 	a->fd = fd;
 	a->owned = owned;
-	snprintf(a->path, sizeof(a->path), "%s", path);
+	free(a->path);
+	a->path = owned ? strdup(path) : NULL;
+	a->end = log_size(fd);
+	chain_save(a);
 	/* A new file may take what the old one could not. */
 	audit_retry(a);
 	return 0;
+}
+
+void audit_head(const struct audit *a, uint64_t *seq, char hash[65])
+{
+	*seq = a->chain.seq;
+	memcpy(hash, a->chain.head, SHA256_HEX_LEN);
 }
 
 void audit_set_observer(struct audit *a, audit_observer_fn fn, void *arg)
@@ -99,7 +149,7 @@ void audit_close(struct audit *a)
 		fprintf(stderr, "faultguardd: %llu audit record%s could not be written to %s and "
 				"%s lost (each was printed on stderr as it came)\n",
 			(unsigned long long)(a->npending + a->lost),
-			a->npending + a->lost == 1 ? "" : "s", a->path,
+			a->npending + a->lost == 1 ? "" : "s", log_name(a),
 			a->npending + a->lost == 1 ? "is" : "are");
 	while (a->head) {
 		struct pending *p = a->head;
@@ -107,8 +157,10 @@ void audit_close(struct audit *a)
 		a->head = p->next;
 		free(p);
 	}
+	chain_save(a);
 	if (a->owned)
 		close(a->fd);
+	free(a->path);
 	free(a);
 }
 
@@ -170,11 +222,13 @@ int audit_retry(struct audit *a)
 		a->npending--;
 		free(p);
 	}
+	if (a->end >= 0)
+		a->end = log_size(a->fd);
 	if (!err && a->failing) {
 		a->failing = 0;
 		fprintf(stderr, "faultguardd: the audit log %s takes records again; every record "
 				"kept meanwhile is written, in order\n",
-			a->path);
+			log_name(a));
 	}
 	return err;
 }
@@ -200,20 +254,51 @@ json_object *audit_record(const char *event)
 	return rec;
 }
 
+/*
+ * Another process appending to the same file (two `faultguardctl run`
+ * guardians share their user's log) grew it past our last line: link to
+ * its last line instead. Called with the file locked.
+ */
+static void chain_sync(struct audit *a)
+{
+	off_t size = log_size(a->fd);
+
+	if (a->end >= 0 && size > a->end)
+		audit_chain_from_log(&a->chain, a->fd);
+}
+
 int audit_emit(struct audit *a, json_object *rec)
 {
-	const char *s = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |
-								 JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(s);
-	char *line = malloc(len + 1);
-	int err = 0;
+	const char *s;
+	size_t len;
+	char *line;
+	int err = 0, locked = a->path && flock(a->fd, LOCK_EX) == 0;
+	uint64_t seq;
 
+	if (locked)
+		chain_sync(a);
+	/* The chain fields go in as the line is made: it links to the line before it. */
+	seq = a->chain.seq + 1;
+	json_object_object_add(rec, "seq", json_object_new_int64((int64_t)seq));
+	json_object_object_add(rec, "prev", json_object_new_string(a->chain.head));
+	s = json_object_to_json_string_ext(rec, JSON_C_TO_STRING_PLAIN |
+							JSON_C_TO_STRING_NOSLASHESCAPE);
+	len = strlen(s);
+	line = malloc(len + 1);
 	if (!line) {
+		if (locked)
+			flock(a->fd, LOCK_UN);
 		json_object_put(rec);
 		return -ENOMEM;
 	}
 	memcpy(line, s, len);
 	line[len] = '\n';
+	/*
+	 * Numbered now, written now or later: a line the log refuses is kept
+	 * (with its seq and prev) and goes in, in order, when the log takes it;
+	 * one lost (over PENDING_MAX) is the gap verify shows.
+	 */
+	audit_chain_advance(&a->chain, seq, line, len + 1);
 	/* Behind records kept for a log that refused them, never before. */
 	if (!a->head || !audit_retry(a))
 		err = write_line(a, line, len + 1);
@@ -223,11 +308,15 @@ int audit_emit(struct audit *a, json_object *rec)
 		if (!a->failing && err != -EAGAIN)
 			fprintf(stderr, "faultguardd: cannot write the audit log %s: %s; its records "
 					"go to stderr and are kept until it takes them\n",
-				a->path, strerror(-err));
+				log_name(a), strerror(-err));
 		a->failing = 1;
 		fprintf(stderr, "faultguardd: audit: %.*s\n", (int)len, line);
 		keep(a, line, len + 1);
 	}
+	if (a->end >= 0)
+		a->end = log_size(a->fd);
+	if (locked)
+		flock(a->fd, LOCK_UN);
 	if (a->observer)
 		a->observer(rec, line, len, a->observer_arg);
 	free(line);

@@ -3,7 +3,8 @@
  * The audit log: JSON Lines, one object per record, each appended with a
  * single write() so a line is never split, and flushed per record. Every
  * record gets `ts` (RFC 3339 UTC, ms) and `event`; strings from apps are
- * made valid UTF-8 and escaped by the JSON writer.
+ * made valid UTF-8 and escaped by the JSON writer. Every record also gets
+ * `seq` and `prev`, the audit chain (chain.h), as its line is made.
  */
 #ifndef FG_AUDITLOG_AUDIT_H
 #define FG_AUDITLOG_AUDIT_H
@@ -40,6 +41,13 @@ void audit_set_observer(struct audit *a, audit_observer_fn fn, void *arg);
 int audit_retry(struct audit *a);          /* 0 once nothing is kept, else -errno */
 uint64_t audit_pending(const struct audit *a); /* records kept for the log */
 uint64_t audit_write_errors(const struct audit *a); /* writes the log refused */
+
+/*
+ * The chain head (SPEC §8.4): the seq of the last record emitted and the
+ * SHA-256 (hex) of its line. An observer called from audit_emit sees the
+ * head of the record it is given (syslog copies carry it).
+ */
+void audit_head(const struct audit *a, uint64_t *seq, char hash[65]);
 
 /* A new record with ts and event set; add fields, then audit_emit(). */
 json_object *audit_record(const char *event);

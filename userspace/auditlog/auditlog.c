@@ -68,6 +68,30 @@ static struct crash_summary *find(struct crashes *cs, const char *id)
 	return NULL;
 }
 
+/* "function (module base name)" of the first frame of @rec's backtrace that has a name. */
+static void innermost_named(json_object *rec, char *out, size_t len)
+{
+	json_object *bt;
+	size_t i, n;
+
+	out[0] = '\0';
+	if (!json_object_object_get_ex(rec, "backtrace", &bt) ||
+	    !json_object_is_type(bt, json_type_array))
+		return;
+	n = json_object_array_length(bt);
+	for (i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(bt, i);
+		const char *fn = get_str(f, "function"), *mod = get_str(f, "module");
+
+		if (!fn)
+			continue;
+		if (mod && strrchr(mod, '/'))
+			mod = strrchr(mod, '/') + 1;
+		snprintf(out, len, "%s (%s)", fn, mod ? mod : "?");
+		return;
+	}
+}
+
 static int on_record(json_object *rec, void *arg)
 {
 	struct crashes *cs = arg;
@@ -109,6 +133,9 @@ static int on_record(json_object *rec, void *arg)
 		s->uid = uid;
 		snprintf(s->cause, sizeof(s->cause), "%s", cause ? cause : "");
 		strcpy(s->rescue, "pending");
+		snprintf(s->signature, sizeof(s->signature), "%s",
+			 get_str(rec, "signature") ? get_str(rec, "signature") : "");
+		innermost_named(rec, s->frame, sizeof(s->frame));
 	} else if (!strcmp(event, "rescue")) {
 		const char *status = get_str(rec, "status");
 
@@ -145,6 +172,9 @@ json_object *crash_summary_json(const struct crash_summary *s)
 	json_object_object_add(o, "uid", json_object_new_int64(s->uid));
 	json_object_object_add(o, "cause", json_object_new_string(s->cause));
 	json_object_object_add(o, "rescue", json_object_new_string(s->rescue));
+	json_object_object_add(o, "signature",
+			       s->signature[0] ? json_object_new_string(s->signature) : NULL);
+	json_object_object_add(o, "frame", s->frame[0] ? json_object_new_string(s->frame) : NULL);
 	return o;
 }
 

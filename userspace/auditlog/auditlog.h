@@ -23,6 +23,8 @@ struct crash_summary {
 	long uid;
 	char cause[32];
 	char rescue[16]; /* "pending" until a rescue record arrives */
+	char signature[17]; /* "" when the crash has none */
+	char frame[192];    /* the innermost named frame, "function (module)"; "" none */
 };
 
 struct crash_filter {

@@ -6,6 +6,7 @@
 #include "auditlog/records.h"
 #include "common/cause.h"
 #include "faultguard.h"
+#include "unwind/unwind.h"
 
 static json_object *int_or_null(int have, int64_t v)
 {
@@ -39,6 +40,58 @@ json_object *record_crash(const struct crash_facts *f)
 	json_object_object_add(rec, "core_dumped",
 			       json_object_new_boolean(f->signal && f->core_dumped));
 	return rec;
+}
+
+static json_object *hex_or_null(int have, uint64_t v)
+{
+	char buf[32];
+
+	if (!have)
+		return NULL;
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	return json_object_new_string(buf);
+}
+
+static json_object *frame_json(const struct unwind_frame *f)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "addr", hex_or_null(1, f->addr));
+	json_object_object_add(o, "module", audit_str(f->module));
+	json_object_object_add(o, "build_id",
+			       f->build_id[0] ? json_object_new_string(f->build_id) : NULL);
+	json_object_object_add(o, "module_offset", hex_or_null(f->have_module_offset,
+							       f->module_offset));
+	json_object_object_add(o, "function", audit_str(f->function));
+	json_object_object_add(o, "function_offset",
+			       f->function ? json_object_new_int64((int64_t)f->function_offset)
+					   : NULL);
+	json_object_object_add(o, "file", audit_str(f->file));
+	json_object_object_add(o, "line", f->line > 0 ? json_object_new_int(f->line) : NULL);
+	return o;
+}
+
+void record_crash_where(json_object *rec, pid_t tid, const char *exe, int have_ip, uint64_t ip,
+			const struct unwind_result *r)
+{
+	json_object *bt = NULL;
+	size_t i;
+
+	if (r && r->nframes) {
+		bt = json_object_new_array();
+		for (i = 0; i < r->nframes; i++)
+			json_object_array_add(bt, frame_json(&r->frames[i]));
+	}
+	json_object_object_add(rec, "tid", tid > 0 ? json_object_new_int(tid) : NULL);
+	json_object_object_add(rec, "exe", audit_str(exe));
+	json_object_object_add(rec, "build_id", r && r->exe_build_id[0]
+							? json_object_new_string(r->exe_build_id)
+							: NULL);
+	json_object_object_add(rec, "ip", hex_or_null(have_ip, ip));
+	json_object_object_add(rec, "backtrace", bt);
+	json_object_object_add(rec, "signature", r && r->signature[0]
+							 ? json_object_new_string(r->signature)
+							 : NULL);
 }
 
 json_object *record_ms(int64_t us)

@@ -53,6 +53,15 @@ struct snapshot_facts {
 };
 
 json_object *record_crash(const struct crash_facts *f);
+
+struct unwind_result;
+/*
+ * Where it crashed (SPEC §8.3): tid, exe, build_id, ip, backtrace and
+ * signature on crash record @rec. Whatever is not known is null: @tid <= 0,
+ * @exe NULL, @have_ip 0, @r NULL (no backtrace at all).
+ */
+void record_crash_where(json_object *rec, pid_t tid, const char *exe, int have_ip, uint64_t ip,
+			const struct unwind_result *r);
 json_object *record_snapshot(const struct snapshot_facts *f);
 json_object *record_rescue(const struct rescue_facts *f);
 /* A duration in microseconds as milliseconds with three decimals (SPEC §8.6); -1: null. */

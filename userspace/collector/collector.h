@@ -34,6 +34,7 @@ struct rescue_queue;
 struct crash;
 struct held_list;
 struct workers;
+struct backtraces;
 
 struct identity {
 	pid_t pid;
@@ -88,6 +89,7 @@ struct collector {
 	struct watch signal_w;
 	struct watch monitor_w;
 	struct rescue_queue *rescues;
+	struct backtraces *bt; /* crash records waiting for their backtrace (backtrace.c) */
 	struct ops *ops;
 	struct notify *notify; /* the service manager's, NULL without $NOTIFY_SOCKET */
 	int stopping; /* shutting down: waiting for running rescues */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auditlog/records.h"
+#include "collector/backtrace.h"
 #include "collector/collector.h"
 #include "collector/crash.h"
 #include "collector/held.h"
@@ -171,7 +172,8 @@ static void audit_crash(struct collector *c, const struct crash *cr, const struc
 		.sender_comm = e->sender_comm,
 	};
 
-	audit_emit(c->audit, record_crash(&f));
+	/* Written when its backtrace is ready (backtrace.c), within a bound. */
+	backtrace_crash(c, e, cr->id, record_crash(&f));
 }
 
 /* The snapshot record; then the rescue record that waited for it. */
@@ -193,13 +195,14 @@ static void record_snapshot_of(struct crash *cr, const char *stored, const char 
 		.late = late,
 	};
 
-	audit_emit(c->audit, record_snapshot(&f));
+	/* Held behind the crash record until that is out. */
+	backtrace_emit(c, cr->id, record_snapshot(&f));
 	if (cr->snapshot_recorded)
 		return;
 	cr->snapshot_recorded = 1;
 	unlist(cr);
 	if (cr->rescue_rec) {
-		audit_emit(c->audit, cr->rescue_rec);
+		backtrace_emit(c, cr->id, cr->rescue_rec);
 		cr->rescue_rec = NULL;
 	}
 }
@@ -207,7 +210,7 @@ static void record_snapshot_of(struct crash *cr, const char *stored, const char 
 void crash_rescue_record(struct crash *cr, json_object *rec)
 {
 	if (cr->snapshot_recorded) {
-		audit_emit(cr->c->audit, rec);
+		backtrace_emit(cr->c, cr->id, rec);
 		return;
 	}
 	json_object_put(cr->rescue_rec);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "auditlog/records.h"
+#include "collector/backtrace.h"
 #include "collector/collector.h"
 #include "collector/held.h"
 #include "collector/ops.h"
@@ -105,7 +106,7 @@ static void audit_spill(struct collector *c, const struct held *h)
 	json_object_object_add(rec, "path", audit_str(path));
 	json_object_object_add(rec, "reason", json_object_new_string("spill"));
 	json_object_object_add(rec, "bytes", json_object_new_int64((int64_t)h->bytes));
-	audit_emit(c->audit, rec);
+	backtrace_emit(c, h->id, rec);
 	fprintf(stderr, "faultguardd: snapshot %s dropped from memory: the snapshots held there "
 			"would take more than spill_max_bytes (%llu)\n",
 		h->id, (unsigned long long)c->cfg.spill_max_bytes);
@@ -176,7 +177,7 @@ static void late_record(struct collector *c, const struct held_write *hw, const 
 		.late = 1,
 	};
 
-	audit_emit(c->audit, record_snapshot(&f));
+	backtrace_emit(c, h->id, record_snapshot(&f));
 }
 
 static void write_done(struct work *w)

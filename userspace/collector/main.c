@@ -18,6 +18,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "collector/backtrace.h"
 #include "collector/collector.h"
 #include "collector/crash.h"
 #include "collector/held.h"
@@ -163,6 +164,7 @@ static void on_tick(struct watch *w, uint32_t events)
 		audit_retry(c->audit);
 		c->audit_retry_ms = mono_ms() + AUDIT_RETRY_MS;
 	}
+	backtrace_tick(c);
 	report_lost(c);
 	ops_tick(c);
 	notify_tick(c);
@@ -203,6 +205,9 @@ static void arm_tick(void *arg)
 	} else {
 		c->audit_retry_ms = 0;
 	}
+	t = backtrace_next_deadline(c);
+	if (t < next)
+		next = t;
 	t = notify_next_deadline(c);
 	if (t < next)
 		next = t;
@@ -359,6 +364,10 @@ int main(int argc, char **argv)
 		fail(why, err);
 		goto cleanup;
 	}
+	if ((err = backtrace_init(&c))) {
+		fail("cannot start the backtrace worker", err);
+		goto cleanup;
+	}
 	c.monitor_w = (struct watch){ .fd = monitor_fd(c.mon), .fn = on_monitor, .data = &c };
 	if ((err = loop_add(c.loop, &c.monitor_w, EPOLLIN)) || (err = watch_signals(&c)) ||
 	    (err = watch_ticks(&c))) {
@@ -379,6 +388,7 @@ int main(int argc, char **argv)
 		fail("the event loop failed", err);
 	else
 		rc = 0;
+	backtrace_flush(&c);
 	/* Writes still in flight (late copies) end before the last record. */
 	workers_drain(&c);
 	audit_emit(c.audit, audit_record("stop"));
@@ -394,6 +404,7 @@ cleanup:
 	server_close(&c);
 	registry_free(&c);
 	rescue_free(&c);
+	backtrace_free(&c);
 	monitor_close(c.mon);
 	audit_close(c.audit);
 	if (c.state_dirfd >= 0)

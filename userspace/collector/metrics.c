@@ -53,6 +53,7 @@ struct metrics {
 	uint64_t latency_count;
 	double latency_sum;
 	int64_t start_ms;
+	uint64_t audit_seq; /* the audit chain's last seq: the log's length, checkable from outside */
 };
 
 int metrics_new(struct metrics **out)
@@ -132,6 +133,8 @@ void metrics_observe(struct metrics *m, json_object *rec)
 
 	if (!m || !event)
 		return;
+	if (!get_int(rec, "seq", &v) && v > 0)
+		m->audit_seq = (uint64_t)v;
 	if (!strcmp(event, "crash")) {
 		count_label(m->crashes, causes, N(causes), get_str(rec, "cause"));
 	} else if (!strcmp(event, "rescue")) {
@@ -266,6 +269,13 @@ char *metrics_render(struct collector *c, unsigned int asking)
 		 "result", reload_results, N(reload_results), m->reloads);
 	one(f, "faultguard_syslog_dropped_total", "counter",
 	    "Audit records that could not be sent to syslog.", syslog_sink_dropped(c->ops->syslog));
+	one(f, "faultguard_audit_records_total", "counter",
+	    "Audit records written over the life of the log: the seq of the last one (SPEC 8.4).",
+	    m->audit_seq);
+	one(f, "faultguard_bpf_lost_stacks_total", "counter",
+	    "Stack records the kernel dropped because their ring buffer was full (those crashes "
+	    "have no backtrace).",
+	    c->mon ? monitor_lost_stacks(c->mon) : 0);
 	one(f, "faultguard_bpf_lost_events_total", "counter",
 	    "Exit records the kernel dropped because the BPF ring buffer was full.",
 	    c->mon ? monitor_lost(c->mon) : 0);

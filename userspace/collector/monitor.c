@@ -10,12 +10,17 @@
 #include "faultguard.skel.h"
 
 _Static_assert(sizeof(struct fg_event) == 72, "fg_event is shared with BPF: keep its size");
+_Static_assert(sizeof(struct fg_stack_event) == 192 + FG_MAX_MAPS * 40 + FG_MAX_FILES * (FG_PATH_BYTES + 16) +
+						   FG_STACK_MAX,
+	       "fg_stack_event is shared with BPF: keep its size");
 
 struct monitor {
 	struct faultguard_bpf *skel;
 	struct ring_buffer *rb;
 	monitor_event_fn fn;
 	void *ctx;
+	monitor_stack_fn stack_fn;
+	void *stack_ctx;
 };
 
 static int verbose_libbpf;
@@ -35,6 +40,27 @@ static int on_record(void *ctx, void *data, size_t len)
 		return 0;
 	m->fn(data, m->ctx);
 	return 0;
+}
+
+static int on_stack(void *ctx, void *data, size_t len)
+{
+	struct monitor *m = ctx;
+
+	if (len < sizeof(struct fg_stack_event) || !m->stack_fn)
+		return 0;
+	m->stack_fn(data, m->stack_ctx);
+	return 0;
+}
+
+void monitor_on_stack(struct monitor *m, monitor_stack_fn fn, void *ctx)
+{
+	m->stack_fn = fn;
+	m->stack_ctx = ctx;
+}
+
+uint64_t monitor_lost_stacks(const struct monitor *m)
+{
+	return __atomic_load_n(&m->skel->bss->lost_stacks, __ATOMIC_RELAXED);
 }
 
 int monitor_open(struct monitor **out, monitor_event_fn fn, void *ctx, int verbose,
@@ -73,10 +99,16 @@ int monitor_open(struct monitor **out, monitor_event_fn fn, void *ctx, int verbo
 		*why = "cannot attach the BPF programs to the tracepoints";
 		goto err_destroy;
 	}
-	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.events), on_record, m, NULL);
-	if (!m->rb) {
+	/*
+	 * The stack ring first: ring_buffer__consume() reads the rings in the
+	 * order they were added, so a crash's stack record (sent at the signal,
+	 * before the exit) is always delivered before its exit record.
+	 */
+	m->rb = ring_buffer__new(bpf_map__fd(m->skel->maps.stacks), on_stack, m, NULL);
+	if (!m->rb ||
+	    ring_buffer__add(m->rb, bpf_map__fd(m->skel->maps.events), on_record, m) < 0) {
 		err = -errno;
-		*why = "cannot set up the BPF ring buffer";
+		*why = "cannot set up the BPF ring buffers";
 		goto err_destroy;
 	}
 	*out = m;

@@ -27,6 +27,15 @@ int monitor_fd(const struct monitor *m);
 int monitor_consume(struct monitor *m);
 int monitor_watch(struct monitor *m, uint32_t tgid);
 int monitor_unwatch(struct monitor *m, uint32_t tgid);
+/*
+ * Where a watched thread took its fatal signal (registers, stack, code
+ * mappings): delivered before the exit record of its process; @e is valid
+ * during the call only. Without a handler the records are dropped.
+ */
+typedef void (*monitor_stack_fn)(const struct fg_stack_event *e, void *ctx);
+void monitor_on_stack(struct monitor *m, monitor_stack_fn fn, void *ctx);
+/* Stack records the kernel could not queue (their crashes get no backtrace). */
+uint64_t monitor_lost_stacks(const struct monitor *m);
 /* Records the kernel could not queue because the ring buffer was full. */
 uint64_t monitor_lost(const struct monitor *m);
 

@@ -21,10 +21,14 @@ static void on_record(json_object *rec, const char *line, size_t len, void *arg)
 {
 	struct collector *c = arg;
 
+	uint64_t seq;
+	char head[65];
+
 	metrics_observe(c->ops->metrics, rec);
 	notify_observe(c, rec);
+	audit_head(c->audit, &seq, head);
 	if (c->ops->syslog)
-		syslog_sink_send(c->ops->syslog, rec, line, len);
+		syslog_sink_send(c->ops->syslog, rec, line, len, seq, head);
 }
 
 int ops_open_syslog(struct collector *c)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "auditlog/records.h"
+#include "collector/backtrace.h"
 #include "collector/collector.h"
 #include "collector/crash.h"
 #include "spawn/rescue_env.h"
@@ -100,7 +101,7 @@ static void audit_rescue(struct collector *c, const struct rescue_request *req, 
 	if (req->cr)
 		crash_rescue_record(req->cr, rec);
 	else
-		audit_emit(c->audit, rec);
+		backtrace_emit(c, req->id, rec);
 }
 
 static void rescue_release(void *p)

@@ -134,7 +134,8 @@ static int severity(json_object *rec)
 	return LOG_INFO;
 }
 
-void syslog_sink_send(struct syslog_sink *s, json_object *rec, const char *json, size_t len)
+void syslog_sink_send(struct syslog_sink *s, json_object *rec, const char *json, size_t len,
+		      uint64_t seq, const char *head)
 {
 	const char *ts = field(rec, "ts"), *event = field(rec, "event");
 	char *msg;
@@ -152,10 +153,16 @@ void syslog_sink_send(struct syslog_sink *s, json_object *rec, const char *json,
 		s->dropped++;
 		return;
 	}
-	/* <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG */
-	hlen = snprintf(msg, HEADER_MAX, "<%d>1 %.40s %.255s faultguardd %d %.32s - ",
+	/*
+	 * <PRI>VERSION TIMESTAMP HOSTNAME APP-NAME PROCID MSGID STRUCTURED-DATA MSG;
+	 * the structured data is the audit chain's head after this record (its
+	 * seq and the SHA-256 of its line), so a log cut short is provable from here.
+	 */
+	hlen = snprintf(msg, HEADER_MAX,
+			"<%d>1 %.40s %.255s faultguardd %d %.32s [chain@32473 seq=\"%llu\" "
+			"sha256=\"%.64s\"] ",
 			s->facility | severity(rec), ts ? ts : "-", s->host, (int)getpid(),
-			event ? event : "-");
+			event ? event : "-", (unsigned long long)seq, head);
 	if (hlen < 0 || hlen >= HEADER_MAX) {
 		free(msg);
 		s->dropped++;

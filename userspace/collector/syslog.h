@@ -20,8 +20,13 @@ struct syslog_sink;
 int syslog_sink_open(struct syslog_sink **out, const char *path, int facility);
 void syslog_sink_close(struct syslog_sink *s); /* accepts NULL */
 
-/* Sends audit record @rec, already serialised as @json (@len bytes, no newline). */
-void syslog_sink_send(struct syslog_sink *s, json_object *rec, const char *json, size_t len);
+/*
+ * Sends audit record @rec, already serialised as @json (@len bytes, no
+ * newline), with the audit chain's head after it (@seq, @head: hex SHA-256
+ * of its line) as RFC 5424 structured data [chain@32473 seq="" sha256=""].
+ */
+void syslog_sink_send(struct syslog_sink *s, json_object *rec, const char *json, size_t len,
+		      uint64_t seq, const char *head);
 
 /* Messages that could not be delivered. */
 uint64_t syslog_sink_dropped(const struct syslog_sink *s);

@@ -15,6 +15,37 @@ static const char *str(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : NULL;
 }
 
+static long long num(json_object *o, const char *key, long long dflt)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_int)
+		       ? json_object_get_int64(v)
+		       : dflt;
+}
+
+/* SPEC §8.6: "#0 function+0x12 (module) file:line", one frame a line. */
+static void print_backtrace(json_object *bt)
+{
+	size_t i, n = json_object_array_length(bt);
+
+	printf("  %-12s\n", "backtrace");
+	for (i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(bt, i);
+		const char *fn = str(f, "function"), *file = str(f, "file");
+
+		printf("    #%zu ", i);
+		if (fn)
+			printf("%s+0x%llx", fn, num(f, "function_offset", 0));
+		else
+			printf("%s", str(f, "addr") ? str(f, "addr") : "?");
+		printf(" (%s)", str(f, "module") ? str(f, "module") : "?");
+		if (file)
+			printf(" %s:%lld", file, num(f, "line", 0));
+		putchar('\n');
+	}
+}
+
 /* One section per record: its event, then its fields one per line. */
 static void print_record(json_object *rec)
 {
@@ -24,6 +55,10 @@ static void print_record(json_object *rec)
 	{
 		if (!strcmp(key, "event") || !strcmp(key, "ts") || !strcmp(key, "id"))
 			continue;
+		if (!strcmp(key, "backtrace") && val && json_object_is_type(val, json_type_array)) {
+			print_backtrace(val);
+			continue;
+		}
 		if (!strcmp(key, "output") && val && json_object_is_type(val, json_type_string)) {
 			printf("  %-12s |\n", key);
 			const char *p = json_object_get_string(val), *nl;

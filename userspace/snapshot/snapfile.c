@@ -99,7 +99,7 @@ struct snapshot_stream {
 	int fd;          /* the file, or -1 */
 	struct wbuf mem; /* or the buffer */
 	z_stream z, probe;
-	int level, probe_ok;
+	int level, probe_ok, probe_init; /* probe: sample deflates that pick a level */
 	uint8_t *step;   /* the payload's next ZCHUNK bytes */
 	size_t step_len;
 	uint8_t *out;
@@ -220,7 +220,7 @@ int snapshot_stream_new(struct snapshot_stream **out, int fd, const char *app, i
 		free(w);
 		return -ENOMEM;
 	}
-	w->probe_ok = deflateInit(&w->probe, 1) == Z_OK;
+	w->probe_init = w->probe_ok = deflateInit(&w->probe, 1) == Z_OK;
 	/* Room for the header, written at the end. */
 	out_write(w, blank, sizeof(blank));
 	payload32(w, (uint32_t)applen);
@@ -290,7 +290,7 @@ void snapshot_stream_free(struct snapshot_stream *w)
 	if (!w)
 		return;
 	deflateEnd(&w->z);
-	if (w->probe_ok)
+	if (w->probe_init)
 		deflateEnd(&w->probe);
 	free(w->step);
 	free(w->out);
