@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -186,6 +187,7 @@ struct bench_collector {
 	char audit[160];
 	char conf[128];
 	char log[128];
+	int state_mounted; /* a file system of its own at state: unmounted by stop */
 };
 
 static inline void bench_write_file(const char *path, const char *text)
@@ -201,7 +203,9 @@ static inline void bench_write_file(const char *path, const char *text)
  * @config_text as its config file; returns once the socket exists (the
  * collector's "ready"). Its stderr goes to c->log.
  */
-static inline void bench_collector_start(struct bench_collector *c, const char *config_text)
+static inline void bench_collector_start_prepared(struct bench_collector *c,
+						  const char *config_text,
+						  void (*prepare)(struct bench_collector *c))
 {
 	const char *exe = bench_faultguardd();
 	int64_t deadline;
@@ -216,6 +220,9 @@ static inline void bench_collector_start(struct bench_collector *c, const char *
 	snprintf(c->conf, sizeof(c->conf), "%s/faultguardd.conf", c->dir);
 	snprintf(c->log, sizeof(c->log), "%s/faultguardd.log", c->dir);
 	bench_write_file(c->conf, config_text ? config_text : "");
+	/* Its chance to mount a file system at c->state or to edit c->conf. */
+	if (prepare)
+		prepare(c);
 	fflush(NULL);
 	c->pid = fork();
 	if (c->pid < 0)
@@ -249,6 +256,11 @@ static inline void bench_collector_start(struct bench_collector *c, const char *
 	}
 }
 
+static inline void bench_collector_start(struct bench_collector *c, const char *config_text)
+{
+	bench_collector_start_prepared(c, config_text, NULL);
+}
+
 /* Stops the collector (SIGTERM, then SIGKILL after 10 s) and removes its directory. */
 static inline void bench_collector_stop(struct bench_collector *c)
 {
@@ -268,6 +280,10 @@ static inline void bench_collector_stop(struct bench_collector *c)
 			bench_sleep_ms(5);
 		}
 		c->pid = 0;
+	}
+	if (c->state_mounted) {
+		umount2(c->state, MNT_DETACH);
+		c->state_mounted = 0;
 	}
 	if (c->dir[0] && !getenv("BENCH_KEEP"))
 		bench_rmtree(c->dir);

@@ -65,6 +65,8 @@ void held_free(struct collector *c)
 		struct held *h = l->head;
 
 		l->head = h->next;
+		fprintf(stderr, "faultguardd: snapshot %s (app %s, uid %u, %llu bytes) is lost\n",
+			h->id, h->app, (unsigned)h->uid, (unsigned long long)h->bytes);
 		held_release(h);
 	}
 	free(l);
