@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -201,8 +202,13 @@ static bool check_late(struct fx *fx, struct held_crash *h)
 	bool ok = late && CHECK_STR(late, "stored", "disk") &&
 		  CHECK_INT(late, "keys", fx_expected_keys(&h->a)) &&
 		  fx_check_snapshot_file(fx, &h->a, late, h->id) &&
-		  /* The bytes held are the bytes written. */
-		  CHECK_STR(late, "sha256", jstr(first, "sha256") ?: "(no sha256 first)");
+		  /*
+		   * A small one was held as the file's bytes: those are the bytes
+		   * written. A big one (its fill) was held as the dictionary's
+		   * sealed image, whose digest is its own.
+		   */
+		  (h->a.spec.fill_mib ||
+		   CHECK_STR(late, "sha256", jstr(first, "sha256") ?: "(no sha256 first)"));
 
 	json_object_put(first);
 	json_object_put(late);
@@ -289,6 +295,159 @@ TEST(full_disk_segfault_sigkill_and_oom_are_rescued_from_memory)
 out:
 	fx_cleanup(&fx);
 	fx_memcg_remove(cg);
+	unmount(fx.state);
+}
+
+/* Whether a process of uid/gid 65534 can open @path (read or write); in a child. */
+static bool other_user_can_open(const char *path)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int rd, rw;
+
+		if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+			_exit(3);
+		rd = open(path, O_RDONLY | O_CLOEXEC);
+		rw = open(path, O_RDWR | O_CLOEXEC);
+		_exit(rd >= 0 || rw >= 0 ? 1 : errno == EACCES ? 0 : 2);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return true;
+	return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
+
+/*
+ * A copy held in memory, as rescue commands use it: a shell's children,
+ * one that execs, Python's subprocess with close_fds all read it by
+ * $FAULTGUARD_SNAPSHOT; another user can neither read nor write it.
+ */
+TEST(rescue_children_read_the_held_copy_and_no_other_user_can)
+{
+	/* Each reader prints how many entries it found. */
+	static const char script[] =
+		"c=$1; n() { jq '.entries | length'; }; "
+		"$c dump --json \"$FAULTGUARD_SNAPSHOT\" | n; "
+		"(exec $c dump --json \"$FAULTGUARD_SNAPSHOT\") | n; "
+		"python3 -c 'import os, subprocess, sys; sys.stdout.write(subprocess.run("
+		"[sys.argv[1], \"dump\", \"--json\", os.environ[\"FAULTGUARD_SNAPSHOT\"]], "
+		"close_fds=True, capture_output=True).stdout.decode())' \"$c\" | n; "
+		"echo \"stored=$FAULTGUARD_SNAPSHOT_STORED\"";
+	char ctl[PATH_MAX], gate[PATH_MAX], want[128], id[CRASH_ID_LEN] = "";
+	const char *argv[] = { "/bin/sh", "-c", script, "sh", ctl, NULL };
+	json_object *crash = NULL, *rescue = NULL, *report = NULL, *env;
+	const char *path;
+	struct fx_rescue r;
+	struct fx_app a, b;
+	struct fx fx;
+	long keys;
+
+	if (!begin_on_tmpfs(&fx, "2m", NULL) || !fill(fx.state))
+		goto out;
+	fx_path(ctl, sizeof(ctl), "%s/faultguardctl", fx.build);
+	if (!fx_app_start(&fx, &a, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = argv }) ||
+	    !fx_app_wait(&a, FX_WAIT_MS) || !(crash = fx_wait(&fx, "crash", a.pid, 0, FX_WAIT_MS)))
+		goto out;
+	snprintf(id, sizeof(id), "%s", jstr(crash, "id") ?: "");
+	if (!(rescue = fx_wait_id(&fx, "rescue", id, FX_WAIT_MS)))
+		goto out;
+	keys = fx_expected_keys(&a);
+	snprintf(want, sizeof(want), "%ld\n%ld\n%ld\nstored=memory\n", keys, keys, keys);
+	if (!CHECK_STR(rescue, "status", "ok") || !CHECK_STR(rescue, "output", want))
+		goto out;
+
+	/* Another user, while the rescue runs. */
+	fx_path(gate, sizeof(gate), "%s/gate", fx.out);
+	fx_rescue_init(&fx, &r, "held", "--wait-file", gate, NULL);
+	if (!fx_app_start(&fx, &b, &(struct fx_app_spec){ .mode = "segv", .rescue_argv = r.argv }) ||
+	    !fx_app_wait(&b, FX_WAIT_MS) || !(report = fx_rescue_report(&r, FX_WAIT_MS)))
+		goto out;
+	path = json_object_object_get_ex(report, "env", &env) ? jstr(env, "FAULTGUARD_SNAPSHOT")
+							       : NULL;
+	if (!ASSERT_TRUE(path && !strncmp(path, "/proc/", 6), "the held copy is an fd of the rescue") ||
+	    !ASSERT_TRUE(!other_user_can_open(path), "another user cannot open the held copy"))
+		goto out;
+	json_object_put(rescue);
+	if (fx_write_file(gate, "") || !(rescue = fx_wait(&fx, "rescue", b.pid, 0, FX_WAIT_MS)) ||
+	    !CHECK_STR(rescue, "status", "ok"))
+		goto out;
+	fx_stop(&fx);
+out:
+	json_object_put(crash);
+	json_object_put(rescue);
+	json_object_put(report);
+	fx_cleanup(&fx);
+	unmount(fx.state);
+}
+
+/*
+ * Crash torture with the state directory full: bursts of apps killed at
+ * once (SIGKILL, SIGSEGV, SIGABRT from outside), a quarter of them with
+ * 2 MiB of data (the worker path), every one rescued from memory with its
+ * exact data; then, with room, every held copy reaches the disk whole.
+ */
+#define TORTURE_BURSTS 6
+#define TORTURE_BURST 8
+
+TEST(crash_torture_with_the_state_dir_full)
+{
+	static const int sigs[] = { SIGKILL, SIGSEGV, SIGABRT };
+	static const char *const causes[] = { "killed", "segfault", "abort" };
+	static struct held_crash h[TORTURE_BURSTS * TORTURE_BURST];
+	char tag[32];
+	struct fx fx;
+	int b, i, n = 0;
+
+	memset(h, 0, sizeof(h));
+	/* 64 MiB: room for the collector's start, then filled. */
+	if (!begin_on_tmpfs(&fx, "64m", "rate_limit_burst = 0\n") || !fill(fx.state))
+		goto out;
+	for (b = 0; b < TORTURE_BURSTS; b++) {
+		int first = n;
+
+		for (i = 0; i < TORTURE_BURST; i++, n++) {
+			snprintf(tag, sizeof(tag), "t%d", n);
+			fx_rescue_init(&fx, &h[n].r, tag, NULL);
+			if (!fx_app_start(&fx, &h[n].a,
+					  &(struct fx_app_spec){ .mode = "wait",
+								 .rescue_argv = h[n].r.argv,
+								 .fill_mib = n % 4 == 3 ? 2 : 0,
+								 .capacity_mib = n % 4 == 3 ? 8 : 0 }))
+				goto out;
+		}
+		/* All at once. */
+		for (i = first; i < n; i++)
+			if (!ASSERT_OK(kill(h[i].a.pid, sigs[i % 3]) ? -errno : 0, "kill an app"))
+				goto out;
+		for (i = first; i < n; i++) {
+			int sig = sigs[i % 3];
+
+			if (!fx_app_wait(&h[i].a, FX_WAIT_MS) ||
+			    !ASSERT_TRUE(WIFSIGNALED(h[i].a.status) && WTERMSIG(h[i].a.status) == sig,
+					 "the app died of its signal") ||
+			    !fx_check_crash(&fx, &h[i].a,
+					    &(struct fx_crash){ .cause = causes[i % 3], .signal = sig,
+								.si_code = SI_USER,
+								.sender_pid = getpid(), .sender_uid = 0,
+								.sender_comm = "test_collector_",
+								.stored = "memory",
+								.disk_error = "No space left on device" },
+					    &h[i].r, h[i].id))
+				goto out;
+		}
+	}
+	if (!ASSERT_EQ(metric(&fx, "faultguard_snapshots_held"), n, "every copy held") ||
+	    !fx_alive(&fx))
+		goto out;
+	if (!unfill(fx.state))
+		goto out;
+	for (i = 0; i < n; i++)
+		if (!check_late(&fx, &h[i]))
+			goto out;
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
 	unmount(fx.state);
 }
 
