@@ -508,6 +508,17 @@ static long long count_expired_spill(struct fx *fx)
  * with an expire record (reason spill); the newest stay; the collector's
  * memory stays bounded.
  */
+/*
+ * The collector's own heap over a dozen crashes. Under ASan its quarantine
+ * keeps every freed block (each snapshot's zlib state) in RSS for a while:
+ * about 1.3 MiB a crash, so the bound there is looser.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_GROWTH_MAX_KIB (48 * 1024)
+#else
+#define RSS_GROWTH_MAX_KIB (8 * 1024)
+#endif
+
 TEST(spill_budget_drops_the_oldest_with_a_record)
 {
 	enum { CRASHES = 12 };
@@ -569,8 +580,8 @@ TEST(spill_budget_drops_the_oldest_with_a_record)
 		}
 	}
 	rss1 = fx_proc_status(fx.pid, 0, "VmRSS");
-	if (!ASSERT_TRUE(rss0 > 0 && rss1 > 0 && rss1 - rss0 < 8 * 1024,
-			 "the collector's RSS grows by less than 8 MiB"))
+	if (!ASSERT_TRUE(rss0 > 0 && rss1 > 0 && rss1 - rss0 < RSS_GROWTH_MAX_KIB,
+			 "the collector's RSS stays bounded"))
 		fprintf(stderr, "  VmRSS %lld -> %lld KiB\n", rss0, rss1);
 	fx_stop(&fx);
 out:
