@@ -190,6 +190,7 @@ struct rescue_request {
 	char snapshot[4096]; /* the file, when the snapshot is on disk */
 	int snap_fd;         /* else the sealed memfd holding it (owned; -1: none) */
 	const char *stored;  /* "disk" or "memory" */
+	int autosave;        /* the snapshot is the process's autosave: FAULTGUARD_AUTOSAVE=1 */
 	struct crash *cr;    /* a reference: its rescue record follows its snapshot record */
 	const char *cause;
 	int signal;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "collector/collector.h"
 #include "collector/crash.h"
 #include "collector/held.h"
+#include "collector/late.h"
 #include "collector/notify.h"
 #include "collector/ops.h"
 #include "collector/workers.h"
@@ -315,9 +317,10 @@ static int fail(const char *what, int err)
 int main(int argc, char **argv)
 {
 	struct collector c;
+	char pin_dir[PATH_MAX];
 	const char *why = NULL;
 	struct flags f;
-	int err, rc;
+	int err, rc, keep;
 
 	memset(&c, 0, sizeof(c));
 	c.state_dirfd = -1;
@@ -360,7 +363,11 @@ int main(int argc, char **argv)
 		fail(why, err);
 		goto cleanup;
 	}
-	if ((err = monitor_open(&c.mon, ending_on_event, &c, c.cfg.verbose > 1, &why))) {
+	if ((err = late_pin_dir(c.cfg.state_dir, pin_dir, sizeof(pin_dir)))) {
+		fail("cannot name the BPF pin directory", err);
+		goto cleanup;
+	}
+	if ((err = monitor_open(&c.mon, ending_on_event, &c, c.cfg.verbose > 1, pin_dir, &why))) {
 		fail(why, err);
 		goto cleanup;
 	}
@@ -375,6 +382,12 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	audit_start(&c);
+	/* Deaths while no collector ran: recorded before anyone is served. */
+	if (monitor_adopted(c.mon) && c.cfg.verbose)
+		fprintf(stderr, "faultguardd: took over %u watched processes from %s\n",
+			monitor_adopted(c.mon), pin_dir);
+	monitor_drain_adopted(c.mon);
+	late_sweep(&c);
 	/* Last: the socket's appearance tells everyone we are ready. */
 	if ((err = server_open(&c, &why))) {
 		fail(why, err);
@@ -402,10 +415,21 @@ cleanup:
 	held_free(&c);
 	ops_free(&c);
 	server_close(&c);
+	/*
+	 * Processes still registered (or taken over and alive) stay watched by
+	 * the pinned programs for the next collector: a restart loses no death.
+	 * With none, the pins go.
+	 */
+	keep = !c.mon || monitor_noted(c.mon) > 0 || rc;
+	if (c.mon && c.cfg.verbose)
+		fprintf(stderr, "faultguardd: %s\n",
+			keep ? "the BPF programs stay pinned, watching for the next collector"
+			     : "nothing left to watch: the BPF pins are removed");
+	monitor_close(c.mon, keep);
+	c.mon = NULL;
 	registry_free(&c);
 	rescue_free(&c);
 	backtrace_free(&c);
-	monitor_close(c.mon);
 	audit_close(c.audit);
 	if (c.state_dirfd >= 0)
 		close(c.state_dirfd);

@@ -248,7 +248,7 @@ static int spawn(struct collector *c, struct rescue *r)
 		.signal = req->signal,
 		.exit_code = req->exit_code,
 	};
-	char *env[RESCUE_ENV_COUNT + 1], store[8192];
+	char *env[RESCUE_ENV_COUNT + 2], store[8192];
 	struct user_spawn u = {
 		.uid = req->uid,
 		.gid = req->gid,
@@ -263,6 +263,8 @@ static int spawn(struct collector *c, struct rescue *r)
 
 	if (rescue_env_format(&re, env, store, sizeof(store)))
 		return -E2BIG;
+	env[RESCUE_ENV_COUNT] = req->autosave ? "FAULTGUARD_AUTOSAVE=1" : NULL;
+	env[RESCUE_ENV_COUNT + 1] = NULL;
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return -errno;
 	u.out_fd = out[1];
