@@ -94,8 +94,15 @@ int fx_terminate(struct fx *fx, int timeout_ms);
 void fx_kill(struct fx *fx);
 /* SIGTERM; the collector must exit 0 and leave a well-formed audit log. */
 bool fx_stop(struct fx *fx);
-/* Ends whatever the test left running: its apps, the collector (SIGKILL). */
+/*
+ * Ends whatever the test left running: its apps, the collector (SIGKILL),
+ * and the BPF pins a collector leaves watching (fx_forget_pins).
+ */
 void fx_cleanup(struct fx *fx);
+/* Where the collector of this state directory pins its BPF objects (as faultguardd names it). */
+bool fx_pin_dir(const struct fx *fx, char *buf, size_t len);
+/* Removes those pins: the programs detach once no collector holds them. */
+void fx_forget_pins(struct fx *fx);
 
 /* --- apps -------------------------------------------------------------------- */
 
