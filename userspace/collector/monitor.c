@@ -368,6 +368,24 @@ err_free:
 	return err;
 }
 
+int monitor_check(const char **why)
+{
+	struct faultguard_bpf *skel;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	skel = faultguard_bpf__open();
+	if (!skel) {
+		*why = "cannot open the BPF object";
+		return -errno;
+	}
+	err = faultguard_bpf__load(skel);
+	if (err)
+		*why = "the kernel refused to load the BPF programs";
+	faultguard_bpf__destroy(skel);
+	return err;
+}
+
 int monitor_drain_adopted(struct monitor *m)
 {
 	int n = 0;

@@ -29,6 +29,8 @@ typedef void (*monitor_event_fn)(const struct fg_event *e, void *ctx);
  */
 int monitor_open(struct monitor **out, monitor_event_fn fn, void *ctx, int verbose,
 		 const char *pin_dir, const char **why);
+/* Whether the kernel loads our programs (load only: nothing attached or pinned). */
+int monitor_check(const char **why);
 /*
  * Delivers (to the event callback) the records the predecessor's programs
  * queued while no collector read them, then lets that ring go. Once.

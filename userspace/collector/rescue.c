@@ -78,6 +78,11 @@ unsigned int rescue_running(const struct collector *c)
 	return c->rescues ? c->rescues->nrunning : 0;
 }
 
+unsigned int rescue_queued(const struct collector *c)
+{
+	return c->rescues ? (unsigned int)c->rescues->count : 0;
+}
+
 /* @us, @latency_us in microseconds; -1: null. */
 static void audit_rescue(struct collector *c, const struct rescue_request *req, const char *status,
 			 int exit_code, int sig, int64_t us, int64_t latency_us, const char *out,
