@@ -311,7 +311,10 @@ static void exec_collector(struct fx *fx)
 	const char *argv[48];
 	int argc = 0, fd, i;
 
-	fx_path(exe, sizeof(exe), "%s/faultguardd", fx->build);
+	if (fx->collector)
+		snprintf(exe, sizeof(exe), "%s", fx->collector);
+	else
+		fx_path(exe, sizeof(exe), "%s/faultguardd", fx->build);
 	snprintf(timeout, sizeof(timeout), "%d", fx->rescue_timeout);
 	for (i = 0; fx->wrapper && fx->wrapper[i] && i < 32; i++)
 		argv[argc++] = fx->wrapper[i];

@@ -30,7 +30,7 @@
 
 #define FX_WAIT_MS 10000   /* for a record, a report, an exit */
 #define FX_START_MS 20000  /* for the collector's socket, an app's "ready", a SIGTERM */
-#define FX_MAX_APPS 16     /* apps running at once */
+#define FX_MAX_APPS 64     /* apps running at once */
 #define FX_MAX_GROUPS 8
 #define FX_NOBODY 65534    /* an unprivileged uid and gid */
 
@@ -55,6 +55,7 @@ struct fx {
 	bool paths_in_config; /* no --socket/--state-dir/--audit-log: the config names them */
 	bool relative_paths;  /* started in @dir with --socket fg.sock --state-dir state */
 	const char *const *wrapper; /* runs the collector (setpriv ...), NULL-terminated */
+	const char *collector; /* the faultguardd to run (a copy to replace); NULL: the build's */
 	pid_t pid;            /* the running collector, 0 when stopped */
 	int fds;              /* the fds it held when last seen idle (fx_idle) */
 	int starts;
