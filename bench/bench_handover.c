@@ -76,16 +76,18 @@ int main(int argc, char **argv)
 	const char *const rescue[] = { "/bin/true", NULL };
 	struct bench_app_opts o = { .app = "many", .fill_bytes = 1024 };
 	struct bench_app_opts vo = { .app = "victim", .fill_bytes = 1024, .rescue_argv = rescue };
-	static double ho_ms[MAX_ROUNDS], ho_seen[MAX_ROUNDS], reg_before[PROBES * 2],
+	static double ho_ms[MAX_ROUNDS], pause_ms[MAX_ROUNDS], ho_seen[MAX_ROUNDS], reg_before[PROBES * 2],
 		reg_after[MAX_ROUNDS * PROBES], res_before[PROBES], res_after[MAX_ROUNDS];
 	long nreg_before = 0, nreg_after = 0, nres_before = 0, nres_after = 0, rescues = 0, i, k;
 	struct bench_stats sh, ss, srb, sra, sxb, sxa;
-	struct bench_apps apps, victims, probes;
+	struct bench_apps apps; /* one set: an app inherits every set's control pipe */
+	long first_victim;
 	double gap_sock_ms, gap_all_ms, v;
 	struct bench_collector col;
 	char conf[256];
 	int64_t t0, t1;
-	long ups;
+	long ups, npause;
+	struct bench_stats sp;
 
 	bench_rescue_mark_main(argc, argv);
 	if (!bench_need_root("hand-over (SIGUSR2) with 2,000 registrations"))
@@ -98,23 +100,24 @@ int main(int argc, char **argv)
 		 napps + 1000, napps + 1000);
 	bench_collector_start(&col, conf);
 	o.sock = vo.sock = col.sock;
-	bench_apps_init(&apps, napps);
-	bench_apps_init(&victims, PROBES + rounds);
-	bench_apps_init(&probes, PROBES * (rounds + 2));
+	bench_apps_init(&apps, napps + (PROBES + rounds) + PROBES * (rounds + 2));
+	first_victim = napps;
 	for (i = 0; i < napps; i++)
 		if (bench_app_start(&apps, &o))
 			bench_die("an app did not register", 0);
 	for (i = 0; i < PROBES + rounds; i++)
-		if (bench_app_start(&victims, &vo))
+		if (bench_app_start(&apps, &vo))
 			bench_die("a victim did not register", 0);
-	fprintf(stderr, "bench_handover: %ld apps registered\n", apps.n + victims.n);
+	fprintf(stderr, "bench_handover: %ld apps registered\n", apps.n);
 
 	/* Without a hand-over: registrations and rescues among the 2,000. */
-	probe_registrations(&probes, col.sock, reg_before, &nreg_before);
+	probe_registrations(&apps, col.sock, reg_before, &nreg_before);
 	for (i = 0; i < PROBES; i++)
-		if ((v = probe_rescue(&col, victims.pids[i], &rescues)) >= 0)
+		if ((v = probe_rescue(&col, apps.pids[first_victim + i], &rescues)) >= 0)
 			res_before[nres_before++] = v;
 
+	fprintf(stderr, "bench_handover: %ld registrations and %ld rescues measured without a "
+			"hand-over\n", nreg_before, nres_before);
 	for (k = 0; k < rounds; k++) {
 		t0 = bench_now_ns();
 		kill(col.pid, SIGUSR2);
@@ -123,11 +126,14 @@ int main(int argc, char **argv)
 			bench_die("no upgrade record within 60 s", 0);
 		ho_seen[k] = (double)(t1 - t0) / 1e6;
 		/* Right after: one rescue, then registrations. */
-		if ((v = probe_rescue(&col, victims.pids[PROBES + k], &rescues)) >= 0)
+		if ((v = probe_rescue(&col, apps.pids[first_victim + PROBES + k], &rescues)) >= 0)
 			res_after[nres_after++] = v;
-		probe_registrations(&probes, col.sock, reg_after, &nreg_after);
+		probe_registrations(&apps, col.sock, reg_after, &nreg_after);
+		fprintf(stderr, "bench_handover: hand-over %ld: %.0f ms until its record was read\n",
+			k + 1, ho_seen[k]);
 	}
 	ups = bench_audit_numbers(&col, "upgrade", "ms", ho_ms, MAX_ROUNDS);
+	npause = bench_audit_numbers(&col, "upgrade", "paused_ms", pause_ms, MAX_ROUNDS);
 
 	/* The restart it replaces: SIGTERM, a new collector, the apps come back by themselves. */
 	{
@@ -157,22 +163,26 @@ int main(int argc, char **argv)
 		while (access(sock, F_OK) < 0 && bench_now_ns() - t0 < 30000000000LL)
 			bench_sleep_ms(1);
 		gap_sock_ms = (double)(bench_now_ns() - t0) / 1e6;
-		t1 = wait_count(&col, "register", "\"app\":\"many\"", regs0 + apps.n, 120);
+		t1 = wait_count(&col, "register", "\"app\":\"many\"", regs0 + napps, 120);
 		gap_all_ms = t1 < 0 ? -1 : (double)(t1 - t0) / 1e6;
 	}
 
 	sh = bench_summarize(ho_ms, (size_t)ups);
+	sp = bench_summarize(pause_ms, (size_t)npause);
 	ss = bench_summarize(ho_seen, (size_t)rounds);
 	srb = bench_summarize(reg_before, (size_t)nreg_before);
 	sra = bench_summarize(reg_after, (size_t)nreg_after);
 	sxb = bench_summarize(res_before, (size_t)nres_before);
 	sxa = bench_summarize(res_after, (size_t)nres_after);
-	printf("| hand-over (SIGUSR2 → new image serving: check, drain, execve, take-over), %ld "
-	       "registrations | median %.0f ms (%.0f-%.0f, n=%zu; %.0f ms until its record is "
-	       "read here) | restart (SIGTERM → new collector's socket): %.0f ms, until all %ld "
-	       "apps registered again: %.0f ms | %.2fx of the restart's gap | — |\n",
-	       apps.n + victims.n - rescues + rounds, sh.median, sh.min, sh.max, sh.n, ss.median,
-	       gap_sock_ms, apps.n, gap_all_ms, gap_all_ms > 0 ? sh.median / gap_all_ms : 0.0);
+	printf("| hand-over with %ld registrations: SIGUSR2 → new image serving (check, drain, "
+	       "execve, take-over); of it, nothing read (drain → serving) | median %.0f ms "
+	       "(%.0f-%.0f, n=%zu; %.0f ms until its record is read here); paused median %.0f ms "
+	       "(%.0f-%.0f) | restart (SIGTERM → new collector's socket): %.0f ms; until all %ld "
+	       "apps registered again: %.0f ms | paused / restart until registered again: %.2fx | "
+	       "— |\n",
+	       napps + PROBES + rounds, sh.median, sh.min, sh.max, sh.n, ss.median, sp.median,
+	       sp.min, sp.max, gap_sock_ms, napps, gap_all_ms,
+	       gap_all_ms > 0 ? sp.median / gap_all_ms : 0.0);
 	printf("| registration (fg_open → fg_registered) right after a hand-over | median %.0f µs, "
 	       "p99 %.0f µs (n=%zu) | before any hand-over: median %.0f µs, p99 %.0f µs (n=%zu) | "
 	       "%.2fx | — |\n",
@@ -183,8 +193,6 @@ int main(int argc, char **argv)
 	       "| — |\n",
 	       sxa.median, sxa.min, sxa.max, sxa.n, sxb.median, sxb.min, sxb.max, sxb.n,
 	       sxb.median > 0 ? sxa.median / sxb.median : 0.0);
-	bench_apps_end(&probes);
-	bench_apps_end(&victims);
 	bench_apps_end(&apps);
 	bench_collector_stop(&col);
 	return ups == rounds ? 0 : 1;

@@ -41,6 +41,7 @@ struct handover {
 	char **argv;
 	enum ho_state state;
 	int64_t t0_ns; /* the SIGUSR2 (CLOCK_MONOTONIC: the same in the next image) */
+	int64_t drain_ns; /* when reading stopped: clients and deaths wait from here */
 	int64_t deadline;
 	pid_t check_pid;
 	struct watch check_w; /* the check's pidfd */
@@ -57,7 +58,7 @@ static int is_fallback;
 /* --- records ------------------------------------------------------------------ */
 
 static void audit_upgrade(struct collector *c, const char *old_v, const char *new_v,
-			  unsigned int regs, const char *reason, int64_t t0_ns)
+			  unsigned int regs, const char *reason, int64_t t0_ns, int64_t drain_ns)
 {
 	json_object *rec = audit_record("upgrade");
 
@@ -67,6 +68,9 @@ static void audit_upgrade(struct collector *c, const char *old_v, const char *ne
 	json_object_object_add(rec, "status", json_object_new_string(reason ? "failed" : "ok"));
 	json_object_object_add(rec, "reason", reason ? audit_str(reason) : NULL);
 	json_object_object_add(rec, "ms", record_ms(t0_ns > 0 ? (mono_ns() - t0_ns) / 1000 : -1));
+	/* How long nothing was read (the drain, execve, the take-over): the apps' wait. */
+	json_object_object_add(rec, "paused_ms",
+			       record_ms(drain_ns > 0 ? (mono_ns() - drain_ns) / 1000 : -1));
 	audit_emit(c->audit, rec);
 }
 
@@ -83,7 +87,8 @@ static void failed(struct collector *c, const char *fmt, ...)
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "faultguardd: upgrade failed, this one serves on: %s\n", reason);
-	audit_upgrade(c, FG_VERSION, h->new_version, c->nregs, reason, h->t0_ns);
+	audit_upgrade(c, FG_VERSION, h->new_version, c->nregs, reason, h->t0_ns,
+		      h->state == HO_DRAINING ? h->drain_ns : 0);
 	if (h->state == HO_DRAINING) {
 		server_pause(c, 0);
 		loop_resume(c->loop, &c->monitor_w, EPOLLIN);
@@ -371,6 +376,7 @@ static json_object *state_of(struct collector *c, struct kept *k)
 	json_object_object_add(o, "version", json_object_new_string(FG_VERSION));
 	json_object_object_add(o, "new_version", json_object_new_string(h->new_version));
 	json_object_object_add(o, "t0_ns", json_object_new_int64(h->t0_ns));
+	json_object_object_add(o, "drain_ns", json_object_new_int64(h->drain_ns));
 	json_object_object_add(o, "self_fd", json_object_new_int(keep(k, h->self_fd)));
 	json_object_object_add(o, "listen_fd", json_object_new_int(keep(k, c->listen_w.fd)));
 	for (b = 0; b < c->reg_buckets; b++)
@@ -484,6 +490,7 @@ void handover_poll(struct collector *c)
 			return;
 		}
 		/* Nothing more is read: connections and deaths wait for the new image. */
+		h->drain_ns = mono_ns();
 		server_pause(c, 1);
 		loop_pause(c->loop, &c->monitor_w);
 		h->state = HO_DRAINING;
@@ -726,10 +733,10 @@ int handover_restore(struct collector *c, int fd, const char **why)
 	late_sweep(c);
 	if (is_fallback)
 		audit_upgrade(c, FG_VERSION, jstring(st, "new_version"), taken, failed_reason,
-			      jint(st, "t0_ns", 0));
+			      jint(st, "t0_ns", 0), jint(st, "drain_ns", 0));
 	else
 		audit_upgrade(c, jstring(st, "version"), FG_VERSION, taken, NULL,
-			      jint(st, "t0_ns", 0));
+			      jint(st, "t0_ns", 0), jint(st, "drain_ns", 0));
 	if (c->cfg.verbose)
 		fprintf(stderr, "faultguardd: took over %u registrations\n", taken);
 	json_object_put(st);
