@@ -350,3 +350,75 @@ TEST(a_broken_new_binary_leaves_the_old_one_serving)
 out:
 	fx_cleanup(&fx);
 }
+
+/*
+ * Rescues running at the hand-over carry over: one ends after it and its
+ * record has all of its output, from before and after; one that never
+ * ends is killed at its time limit counted from its start, not from the
+ * hand-over.
+ */
+TEST(running_rescues_carry_over_with_their_output_and_time_limit)
+{
+	char started_a[PATH_MAX], started_b[PATH_MAX], go[PATH_MAX];
+	char script_a[3 * PATH_MAX], script_b[2 * PATH_MAX];
+	const char *const rescue_a[] = { "/bin/sh", "-c", script_a, NULL };
+	const char *const rescue_b[] = { "/bin/sh", "-c", script_b, NULL };
+	json_object *ra = NULL, *rb = NULL, *up;
+	struct fx_app a, b;
+	struct fx fx;
+	double ms;
+
+	if (!fx_begin(&fx, 3, NULL))
+		goto out;
+	fx_path(started_a, sizeof(started_a), "%s/started-a", fx.out);
+	fx_path(started_b, sizeof(started_b), "%s/started-b", fx.out);
+	fx_path(go, sizeof(go), "%s/go", fx.out);
+	snprintf(script_a, sizeof(script_a),
+		 "echo before; touch %s; while [ ! -e %s ]; do sleep 0.05; done; echo after",
+		 started_a, go);
+	snprintf(script_b, sizeof(script_b), "echo forever; touch %s; exec sleep 1000", started_b);
+	if (!fx_app_start(&fx, &a,
+			  &(struct fx_app_spec){ .app = "carry-a", .mode = "stdin",
+						 .rescue_argv = rescue_a }) ||
+	    !fx_app_start(&fx, &b,
+			  &(struct fx_app_spec){ .app = "carry-b", .mode = "stdin",
+						 .rescue_argv = rescue_b }))
+		goto out;
+	if (!fx_app_send(&a, "segv") || !fx_app_send(&b, "segv") ||
+	    !ASSERT_TRUE(fx_wait_file(started_a, true, FX_WAIT_MS), "rescue a runs") ||
+	    !ASSERT_TRUE(fx_wait_file(started_b, true, FX_WAIT_MS), "rescue b runs"))
+		goto out;
+	if (!ASSERT_OK(fx_signal(&fx, SIGUSR2), "SIGUSR2"))
+		goto out;
+	up = upgrade(&fx, 0);
+	if (ASSERT_NOT_NULL(up, "an upgrade record"))
+		CHECK_STR(up, "status", "ok");
+	json_object_put(up);
+	ASSERT_EQ(fx_count(&fx, "rescue", -1), 0, "both rescues still run after the hand-over");
+	if (!ASSERT_OK(fx_write_file(go, "go\n"), "let rescue a end"))
+		goto out;
+	ra = fx_wait(&fx, "rescue", a.pid, 0, FX_WAIT_MS);
+	if (ASSERT_NOT_NULL(ra, "rescue a's record")) {
+		CHECK_STR(ra, "status", "ok");
+		CHECK_STR(ra, "output", "before\nafter\n");
+	}
+	rb = fx_wait(&fx, "rescue", b.pid, 0, FX_WAIT_MS);
+	if (ASSERT_NOT_NULL(rb, "rescue b's record")) {
+		json_object *v;
+
+		CHECK_STR(rb, "status", "timeout");
+		CHECK_STR(rb, "output", "forever\n");
+		ms = json_object_object_get_ex(rb, "ms", &v) ? json_object_get_double(v) : -1;
+		if (!ASSERT_TRUE(ms >= 2900 && ms < 3900, "killed 3 s after its start, not after "
+							 "the hand-over"))
+			fprintf(stderr, "  ran %.0f ms\n", ms);
+	}
+	ASSERT_EQ(fx_count(&fx, "rescue", a.pid), 1, "one rescue record for a");
+	ASSERT_EQ(fx_count(&fx, "rescue", b.pid), 1, "one rescue record for b");
+	chain_intact(&fx);
+	fx_stop(&fx);
+out:
+	json_object_put(ra);
+	json_object_put(rb);
+	fx_cleanup(&fx);
+}

@@ -214,6 +214,14 @@ struct rescue_request {
 void rescue_start(struct collector *c, struct rescue_request *req);
 unsigned int rescue_running(const struct collector *c);
 unsigned int rescue_queued(const struct collector *c);
+/*
+ * The hand-over: running rescues (their pid, pidfd, time limit's timerfd,
+ * output pipe and what they wrote so far) and queued ones, as JSON; @keep
+ * is told every fd that must stay open across execve. Their crash's
+ * records are all out by then (handover.c waits for that).
+ */
+json_object *rescue_handover_save(struct collector *c, int (*keep)(void *arg, int fd), void *arg);
+void rescue_handover_restore(struct collector *c, json_object *o);
 /* 1 when a running or queued rescue will read the snapshot at @path (retention spares it). */
 int rescue_holds(const struct collector *c, const char *path);
 

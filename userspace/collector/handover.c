@@ -318,6 +318,11 @@ static int keep(struct kept *k, int fd)
 	return fd;
 }
 
+static int keep_cb(void *arg, int fd)
+{
+	return keep(arg, fd);
+}
+
 static void add_packet(void *arg, const void *p, size_t len)
 {
 	char *b = text_base64(p, len);
@@ -394,6 +399,7 @@ static json_object *state_of(struct collector *c, struct kept *k)
 		json_object_array_add(conns, x);
 	}
 	json_object_object_add(o, "conns", conns);
+	json_object_object_add(o, "rescues", rescue_handover_save(c, keep_cb, k));
 	return o;
 }
 
@@ -496,9 +502,10 @@ void handover_poll(struct collector *c)
 		h->state = HO_DRAINING;
 		h->deadline = mono_ms() + (int64_t)c->cfg.rescue_timeout_s * 1000 + DRAIN_EXTRA_MS;
 	}
-	if (crash_in_progress(c) || rescue_running(c) || rescue_queued(c)) {
+	/* Running and queued rescues carry over; a crash under way ends first (its records). */
+	if (crash_in_progress(c)) {
 		if (mono_ms() >= h->deadline)
-			failed(c, "the running rescues did not end in time");
+			failed(c, "the crashes under way did not end in time");
 		return;
 	}
 	do_exec(c);
@@ -686,7 +693,7 @@ static int restore_reg(struct collector *c, json_object *o, struct reg **hung)
 
 int handover_restore(struct collector *c, int fd, const char **why)
 {
-	json_object *st = read_state(fd), *regs = NULL, *conns = NULL;
+	json_object *st = read_state(fd), *regs = NULL, *conns = NULL, *rescues = NULL;
 	struct reg *hung = NULL, *r, *next;
 	unsigned int taken = 0;
 	int listen_fd, self;
@@ -720,6 +727,7 @@ int handover_restore(struct collector *c, int fd, const char **why)
 		if (cn && json_object_object_get_ex(o, "queued", &q))
 			send_queued(cn, q);
 	}
+	rescue_handover_restore(c, json_object_object_get_ex(st, "rescues", &rescues) ? rescues : NULL);
 	self = (int)jint(st, "self_fd", -1);
 	if (self >= 0)
 		close(self);

@@ -9,10 +9,11 @@
  *           (its flags and config read, its BPF programs loaded by the
  *           kernel, its version printed), in a child, while we serve on;
  *   drain   listening and reading stop, deaths queue in the kernel's ring;
- *           crashes under way and running rescues end (with their records);
+ *           crashes under way write their snapshots (and records);
  *   exec    the state goes into a memfd (registrations with their memfd,
  *           pidfd and connection; the other connections with what is
- *           queued for them; the listening socket), its fds and the
+ *           queued for them; running rescues with their pidfd, timerfd,
+ *           pipe and output; queued rescues; the listening socket), its fds and the
  *           running binary (for the fallback) stay open across execve;
  *   new     the new image adopts the pinned BPF programs, takes the state,
  *           delivers the deaths queued meanwhile (rescued from the
