@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 #include <gelf.h>
+#include <linux/types.h>
 
 #include "ctl/run_trace.h"
+#include "faultguard_event.h"
 
-#define STACK_MAX 32768 /* as the collector's BPF program copies */
+/* As much of the stack as the collector's BPF program copies. */
+#define STACK_MAX FG_STACK_MAX
 #define MAPS_MAX 64
 
 struct run_capture {
