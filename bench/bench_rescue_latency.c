@@ -31,7 +31,7 @@
  *
  *   BENCH_LATENCY_TRIALS=N       trials of the 1 KiB cases (default 100)
  *   BENCH_LATENCY_BIG_TRIALS=N   trials of the 64 MiB case (default 9)
- *   BENCH_LATENCY_HUGE_TRIALS=N  trials of the 1 GiB cases (default 3; 0 skips them)
+ *   BENCH_LATENCY_HUGE_TRIALS=N  trials of the 1 GiB cases (default 5; 0 skips them)
  */
 #include <sys/mman.h>
 
@@ -504,7 +504,7 @@ int main(int argc, char **argv)
 {
 	long small = env_long("BENCH_LATENCY_TRIALS", 100, MAX_TRIALS);
 	long big = env_long("BENCH_LATENCY_BIG_TRIALS", 9, MAX_TRIALS);
-	long huge = env_long("BENCH_LATENCY_HUGE_TRIALS", 3, 50);
+	long huge = env_long("BENCH_LATENCY_HUGE_TRIALS", 5, 50);
 	struct app_case a1k = { .name = "latency-1k" }, a64m = { .name = "latency-64m" };
 	int ok;
 
