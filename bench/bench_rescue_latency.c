@@ -391,7 +391,8 @@ static void reset_hwm(pid_t pid)
 /* Registration times (µs) of @n new apps, kept registered in @apps. */
 static void registrations(struct bench_apps *apps, long n, double *us, long *nus)
 {
-	struct bench_app_opts o = { .app = "latency-reg", .sock = col.sock };
+	/* Polled without sleeping: a 1 ms sleep would round each time up to the next tick. */
+	struct bench_app_opts o = { .app = "latency-reg", .sock = col.sock, .spin = 1 };
 	long i;
 
 	for (i = 0; i < n; i++)
