@@ -169,6 +169,11 @@ $(BUILD)/tests/helpers/faultyfs: LIBS_CTL += $(FUSE_LIBS)
 # calls (three frames stay three), its functions in .dynsym; and its plugin.
 $(OBJ)/tests/helpers/bt_app.o: ALL_CFLAGS += -fomit-frame-pointer -fno-optimize-sibling-calls
 $(BUILD)/tests/helpers/bt_app: ALL_LDFLAGS += -rdynamic
+# A program whose first instruction faults: static, no C library, never sanitized.
+$(BUILD)/tests/helpers/crash_at_start: tests/helpers/crash_at_start.S
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -nostdlib -static -Wl,--build-id -o $@ $<
 $(BUILD)/tests/helpers/libbt_plugin.so: tests/helpers/plugin/bt_plugin.c | $(BUILD)/.deps-ok
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
@@ -186,6 +191,7 @@ $(BUILD)/bench/%: $(OBJ)/bench/%.o $(BUILD)/libfaultguard.a
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS_CTL) -lm
 
 tests: $(PRODUCTS) $(UNIT_BINS) $(COLT_BINS) $(HELPER_BINS) $(BUILD)/tests/helpers/libbt_plugin.so \
+	$(BUILD)/tests/helpers/crash_at_start \
 	$(EXAMPLE_BINS) python
 examples: $(EXAMPLE_BINS)
 

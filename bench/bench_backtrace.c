@@ -79,7 +79,7 @@ static int64_t wait_crash_record(pid_t pid, int64_t timeout_ns)
 
 static double collector_trial(long slot)
 {
-	int64_t deadline, seen;
+	int64_t seen;
 	pid_t child;
 	int status;
 
@@ -94,12 +94,8 @@ static double collector_trial(long slot)
 
 		if (!fg || fg_set_str(fg, "k", "v"))
 			_exit(2);
-		deadline = bench_now_ns() + 20 * 1000000000LL;
-		while (!fg_registered(fg)) {
-			if (bench_now_ns() > deadline)
-				_exit(3);
-			bench_sleep_ms(1);
-		}
+		if (!bench_wait_registered(fg, 20 * 1000000000LL, 0))
+			_exit(3);
 		setrlimit(RLIMIT_CORE, &no_core);
 		bench_bt_outer(slot);
 		_exit(4);

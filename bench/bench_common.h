@@ -497,6 +497,24 @@ static inline int64_t bench_mark_read(int fd, long slot)
 	return t;
 }
 
+/*
+ * Waits until the collector registered @fg (fg_registered() == 1), sleeping
+ * 1 ms between looks, or yielding when @spin (for timing registration).
+ * Returns whether it did within @timeout_ns.
+ */
+static inline int bench_wait_registered(struct fg *fg, int64_t timeout_ns, int spin)
+{
+	int64_t deadline = bench_now_ns() + timeout_ns;
+
+	while (!fg_registered(fg) && bench_now_ns() < deadline) {
+		if (spin)
+			sched_yield();
+		else
+			bench_sleep_ms(1);
+	}
+	return fg_registered(fg);
+}
+
 /* --- registered idle apps --------------------------------------------------------- */
 
 /*
@@ -588,8 +606,8 @@ __attribute__((noreturn)) static inline void bench_app_main(struct bench_apps *a
 	};
 	struct bench_app_ready r = { .pid = getpid() };
 	struct rlimit no_core = { 0, 0 };
-	int64_t t0, deadline;
 	struct fg *fg;
+	int64_t t0;
 	char c;
 
 	close(a->ctl[1]);
@@ -600,15 +618,9 @@ __attribute__((noreturn)) static inline void bench_app_main(struct bench_apps *a
 	fg = fg_open(&fo);
 	if (!fg)
 		goto report;
-	deadline = t0 + 30 * 1000000000LL;
-	while (!fg_registered(fg) && bench_now_ns() < deadline) {
-		if (o->spin)
-			sched_yield();
-		else
-			bench_sleep_ms(1);
-	}
+	r.ok = bench_wait_registered(fg, 30 * 1000000000LL, o->spin);
 	r.reg_ns = bench_now_ns() - t0;
-	r.ok = fg_registered(fg) && bench_fill(fg, o->fill_bytes) == 0;
+	r.ok = r.ok && bench_fill(fg, o->fill_bytes) == 0;
 report:
 	(void)!write(a->ready[1], &r, sizeof(r));
 	close(a->ready[1]);

@@ -31,7 +31,7 @@
  *
  *   BENCH_LATENCY_TRIALS=N       trials of the 1 KiB cases (default 100)
  *   BENCH_LATENCY_BIG_TRIALS=N   trials of the 64 MiB case (default 9)
- *   BENCH_LATENCY_HUGE_TRIALS=N  trials of the 1 GiB cases (default 3; 0 skips them)
+ *   BENCH_LATENCY_HUGE_TRIALS=N  trials of the 1 GiB cases (default 5; 0 skips them)
  */
 #include <sys/mman.h>
 
@@ -135,7 +135,6 @@ static long app_crash(struct bench_collector *c, const char *app, size_t bytes, 
 	long slot = next_slot++;
 	const char *argv[5];
 	char slotbuf[24];
-	int64_t deadline;
 	pid_t child;
 	int status;
 
@@ -156,12 +155,8 @@ static long app_crash(struct bench_collector *c, const char *app, size_t bytes, 
 
 		if (!fg || bench_fill(fg, bytes))
 			_exit(2);
-		deadline = bench_now_ns() + 20 * 1000000000LL;
-		while (!fg_registered(fg)) {
-			if (bench_now_ns() > deadline)
-				_exit(3);
-			bench_sleep_ms(1);
-		}
+		if (!bench_wait_registered(fg, 20 * 1000000000LL, 0))
+			_exit(3);
 		die_now(slot);
 	}
 	waitpid(child, &status, 0);
@@ -244,17 +239,26 @@ static double *doubles(long n)
 }
 
 /* One row: @label's figure against the floor, the goal an allowance over it. */
+/* One table row: @fig against @base, both in @unit, their ratio and difference. */
+static void row_vs(const char *what, const struct bench_stats *fig, const char *base_what,
+		   const struct bench_stats *base, const char *unit, const char *goal)
+{
+	char a[160], b[160];
+
+	fmt(a, sizeof(a), fig, unit);
+	fmt(b, sizeof(b), base, unit);
+	printf("| %s | %s | %s: %s | %.2fx (%+.2f %s) | %s |\n", what, a, base_what, b,
+	       fig->median / base->median, fig->median - base->median, unit, goal);
+}
+
 static void row_vs_floor(const char *label, const struct bench_stats *sc,
 			 const struct bench_stats *sf, double goal_ms)
 {
-	char cf[160], cc[160], goal[64];
+	char what[200], goal[64];
 
-	fmt(cf, sizeof(cf), sc, "ms");
-	fmt(cc, sizeof(cc), sf, "ms");
+	snprintf(what, sizeof(what), "death → rescue command start, %s", label);
 	snprintf(goal, sizeof(goal), "median ≤ floor + %g ms", goal_ms);
-	printf("| death → rescue command start, %s | %s | waitpid + fork-exec floor: %s | "
-	       "%.2fx (+%.2f ms) | %s |\n",
-	       label, cf, cc, sc->median / sf->median, sc->median - sf->median, goal);
+	row_vs(what, sc, "waitpid + fork-exec floor", sf, "ms", goal);
 	fprintf(stderr, "bench_rescue_latency: %s: collector median %.2f ms, floor %.2f ms: %+.2f ms%s\n",
 		label, sc->median, sf->median, sc->median - sf->median,
 		sc->median - sf->median > goal_ms ? " (misses the goal)" : "");
@@ -336,8 +340,8 @@ static int run_full_case(long trials)
 	struct app_case space = { .name = "latency-space" }, full = { .name = "latency-full" };
 	double *s = doubles(trials), *f = doubles(trials), v;
 	struct bench_stats ss, sf;
-	char cs[160], cf[160];
 	long i, ns = 0, nf = 0, held;
+	char what[200];
 
 	bench_collector_start_prepared(&col_full, "", state_on_tmpfs);
 	fill_fs(col_full.state);
@@ -360,11 +364,9 @@ static int run_full_case(long trials)
 				"held in memory: the disk was not full\n", held, nf);
 	ss = bench_summarize(s, (size_t)ns);
 	sf = bench_summarize(f, (size_t)nf);
-	fmt(cs, sizeof(cs), &ss, "ms");
-	fmt(cf, sizeof(cf), &sf, "ms");
-	printf("| death → rescue command start, 1 KiB, state directory full (held in memory: "
-	       "%ld of %ld) | %s | the same with space: %s | %.2fx | ≤ 1.10x |\n",
-	       held, nf, cf, cs, sf.median / ss.median);
+	snprintf(what, sizeof(what), "death → rescue command start, 1 KiB, state directory full "
+		 "(held in memory: %ld of %ld)", held, nf);
+	row_vs(what, &sf, "the same with space", &ss, "ms", "≤ 1.10x");
 	bench_collector_stop(&col_full);
 	free(s);
 	free(f);
@@ -389,7 +391,8 @@ static void reset_hwm(pid_t pid)
 /* Registration times (µs) of @n new apps, kept registered in @apps. */
 static void registrations(struct bench_apps *apps, long n, double *us, long *nus)
 {
-	struct bench_app_opts o = { .app = "latency-reg", .sock = col.sock };
+	/* Polled without sleeping: a 1 ms sleep would round each time up to the next tick. */
+	struct bench_app_opts o = { .app = "latency-reg", .sock = col.sock, .spin = 1 };
 	long i;
 
 	for (i = 0; i < n; i++)
@@ -408,7 +411,7 @@ static int run_huge_case(long trials)
 	double *dr = doubles(trials * per), *ir = doubles(trials * per), v;
 	long i, k, nf = 0, nc = 0, ng = 0, nds = 0, nis = 0, ndr = 0, nir = 0, inside = 0;
 	struct bench_stats sf, sc, sg, sds, sis, sdr, sir;
-	char a[160], b[160];
+	char what[200];
 	struct bench_apps apps;
 
 	bench_apps_init(&apps, 2 * trials * per);
@@ -460,19 +463,13 @@ static int run_huge_case(long trials)
 	       sg.median, sg.min, sg.max, sg.n, sg.median / 1024.0);
 	sds = bench_summarize(ds, (size_t)nds);
 	sis = bench_summarize(is, (size_t)nis);
-	fmt(a, sizeof(a), &sds, "ms");
-	fmt(b, sizeof(b), &sis, "ms");
-	printf("| death → rescue command start, 1 KiB, while a 1 GiB snapshot is in progress "
-	       "(%ld of %ld still writing after) | %s | the same on the idle collector: %s | "
-	       "%.2fx (+%.2f ms) | median ≤ idle + 2 ms |\n",
-	       inside, trials, a, b, sds.median / sis.median, sds.median - sis.median);
+	snprintf(what, sizeof(what), "death → rescue command start, 1 KiB, while a 1 GiB snapshot is in "
+		 "progress (%ld of %ld still writing after)", inside, trials);
+	row_vs(what, &sds, "the same on the idle collector", &sis, "ms", "median ≤ idle + 2 ms");
 	sdr = bench_summarize(dr, (size_t)ndr);
 	sir = bench_summarize(ir, (size_t)nir);
-	fmt(a, sizeof(a), &sdr, "µs");
-	fmt(b, sizeof(b), &sir, "µs");
-	printf("| registration (fg_open → registered) while a 1 GiB snapshot is in progress | %s | "
-	       "the same on the idle collector: %s | %.2fx | ≤ 2x |\n",
-	       a, b, sdr.median / sir.median);
+	row_vs("registration (fg_open → registered) while a 1 GiB snapshot is in progress", &sdr,
+	       "the same on the idle collector", &sir, "µs", "≤ 2x");
 	free(f);
 	free(c);
 	free(grow);
@@ -508,7 +505,7 @@ int main(int argc, char **argv)
 {
 	long small = env_long("BENCH_LATENCY_TRIALS", 100, MAX_TRIALS);
 	long big = env_long("BENCH_LATENCY_BIG_TRIALS", 9, MAX_TRIALS);
-	long huge = env_long("BENCH_LATENCY_HUGE_TRIALS", 3, 50);
+	long huge = env_long("BENCH_LATENCY_HUGE_TRIALS", 5, 50);
 	struct app_case a1k = { .name = "latency-1k" }, a64m = { .name = "latency-64m" };
 	int ok;
 

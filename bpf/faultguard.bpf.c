@@ -84,8 +84,9 @@ struct {
 
 __u64 lost_events = 0;
 __u64 lost_stacks = 0;
-/* Set by the collector before load: 0 turns the stack capture off. */
-const volatile __u32 capture_stacks = 1;
+
+/* A cause's flags that a later signal does not replace: what is known of the OOM kill and the stack. */
+#define FG_EVF_KEPT (FG_EVF_OOM | FG_EVF_STACK_SENT | FG_EVF_STACK_LOST)
 
 /*
  * One bit per possible tgid (PID_MAX_LIMIT, 4M on 64-bit: 512 KiB), set by
@@ -135,8 +136,7 @@ static __always_inline int is_fault(int sig)
 static __always_inline void fill_from_info(struct fg_cause *c, int sig, struct kernel_siginfo *info)
 {
 	c->signal = sig;
-	c->flags = (c->flags & (FG_EVF_OOM | FG_EVF_STACK_SENT | FG_EVF_STACK_LOST)) |
-		   FG_EVF_HAVE_SIGNAL;
+	c->flags = (c->flags & FG_EVF_KEPT) | FG_EVF_HAVE_SIGNAL;
 	if (info == SEND_SIG_NOINFO) {
 		c->si_code = SI_USER;
 	} else if (info == SEND_SIG_PRIV) {
@@ -167,7 +167,7 @@ int BPF_PROG(on_signal_generate, int sig, struct kernel_siginfo *info, struct ta
 		return 0;
 	old = bpf_map_lookup_elem(&causes, &tgid);
 	if (old)
-		c.flags = old->flags & (FG_EVF_OOM | FG_EVF_STACK_SENT | FG_EVF_STACK_LOST);
+		c.flags = old->flags & FG_EVF_KEPT;
 	fill_from_info(&c, sig, info);
 	/* si_code <= 0: sent by a process (kill, tgkill, sigqueue), not by the kernel. */
 	if (c.si_code <= 0) {
@@ -206,7 +206,7 @@ struct {
 /* Steps of the path walk for all files together. */
 #define WALK_STEPS (FG_MAX_FILES * FG_PATH_STEPS)
 
-static __always_inline void walk_begin(struct maps_walk *mw, struct fg_stack_event *e)
+static __always_inline void walk_begin(struct maps_walk *mw)
 {
 	struct file *f = (struct file *)mw->files[mw->fi & (FG_MAX_FILES - 1)];
 	struct vfsmount *vm = BPF_CORE_READ(f, f_path.mnt);
@@ -242,7 +242,7 @@ static __always_inline void name_files(struct fg_stack_event *e, struct maps_wal
 	mw->fi = 0;
 	if (!e->nfiles)
 		return;
-	walk_begin(mw, e);
+	walk_begin(mw);
 	for (i = 0; i < WALK_STEPS; i++) {
 		struct dentry *d = mw->d, *parent;
 		struct mount *mnt = mw->mnt;
@@ -288,7 +288,7 @@ static __always_inline void name_files(struct fg_stack_event *e, struct maps_wal
 			walk_end(mw, e);
 			if (mw->fi >= e->nfiles)
 				return;
-			walk_begin(mw, e);
+			walk_begin(mw);
 		}
 	}
 	/* Out of steps: the files not reached are left without a name. */
@@ -460,7 +460,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 	if (!can_kill(sig) || !is_watched(tgid))
 		return 0;
 	/* The thread to copy the stack of when it exits (stack_at_exit). */
-	if (capture_stacks && sig != SIGKILL && !is_stop(sig) &&
+	if (sig != SIGKILL && !is_stop(sig) &&
 	    BPF_CORE_READ(ka, sa.sa_handler) == SIG_DFL) {
 		__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
@@ -478,7 +478,7 @@ int BPF_PROG(on_signal_deliver, int sig, struct kernel_siginfo *info, struct k_s
 			return 0;
 	}
 	if (old)
-		c.flags = old->flags & (FG_EVF_OOM | FG_EVF_STACK_SENT | FG_EVF_STACK_LOST);
+		c.flags = old->flags & FG_EVF_KEPT;
 	fill_from_info(&c, sig, info);
 	bpf_map_update_elem(&causes, &tgid, &c, BPF_ANY);
 	return 0;

@@ -12,6 +12,7 @@
  * stack overflow, a jump to 0 and a corrupted stack end in a partial
  * backtrace and a reason, never a hang; exits and kills have none.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -578,6 +579,70 @@ TEST(no_backtrace_exit_or_kill)
 	CHECK_NULL(c, "backtrace");
 	CHECK_NULL(c, "signature");
 	json_object_put(c);
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
+
+/* The collector's unwinding process (faultguardd-bt): its child of that name, or 0. */
+static pid_t unwinder_of(pid_t collector)
+{
+	char path[64], comm[32], stat[256];
+	struct dirent *d;
+	pid_t found = 0;
+	DIR *dir = opendir("/proc");
+
+	while (dir && !found && (d = readdir(dir))) {
+		int ppid = 0;
+		FILE *f;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%.20s/stat", d->d_name);
+		f = fopen(path, "r");
+		if (!f)
+			continue;
+		/* pid (comm) state ppid: the comm has no ')' here. */
+		if (fgets(stat, sizeof(stat), f) &&
+		    sscanf(stat, "%*d (%31[^)]) %*c %d", comm, &ppid) == 2 &&
+		    ppid == collector && !strcmp(comm, "faultguardd-bt"))
+			found = atoi(d->d_name);
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+	return found;
+}
+
+/*
+ * An unwind that takes longer than the collector waits (here: the unwinding
+ * process stopped) loses its crash's backtrace; its late answer must not
+ * become the next crash's backtrace.
+ */
+TEST(late_unwind_answer_is_not_the_next_crashs)
+{
+	struct run r;
+	struct fx fx;
+	pid_t uw;
+
+	if (!begin(&fx))
+		goto out;
+	uw = unwinder_of(fx.pid);
+	if (!ASSERT_TRUE(uw > 0, "the collector has its unwinding process"))
+		goto stop;
+	ASSERT_OK(kill(uw, SIGSTOP), "stop the unwinding process");
+	if (crash_one(&fx, "segv", NULL, &r)) {
+		CHECK_NULL(r.crash, "backtrace");
+		run_free(&r);
+	}
+	/* The record for the stopped process is in its socket: it answers it when it goes on. */
+	ASSERT_OK(kill(uw, SIGCONT), "let it go on");
+	if (crash_one(&fx, "other", NULL, &r)) {
+		if (frame_is(r.crash, 0, "bt_other_crash", "bt_app"))
+			frame_is(r.crash, 1, "bt_other_level1", "bt_app");
+		run_free(&r);
+	}
+stop:
 	fx_stop(&fx);
 out:
 	fx_cleanup(&fx);

@@ -8,6 +8,7 @@
  * most 4 KiB, the collector's memory stays flat, nothing stalls, and the
  * record is finished.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -49,6 +50,46 @@ static bool env_allowed(const char *var)
 		if (!strncmp(var, allowed[i], strlen(allowed[i])))
 			return true;
 	return false;
+}
+
+/*
+ * Whether every thread of @pid still has uid 0 and gid 0: the rescue's
+ * privilege drop (in a child that shares the collector's memory until its
+ * exec) must change the child's ids only, never a thread of the collector.
+ */
+static bool threads_still_root(pid_t pid)
+{
+	char dir[64], path[320], line[256];
+	struct dirent *d;
+	int threads = 0;
+	bool ok = true;
+	DIR *t;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	t = opendir(dir);
+	if (!ASSERT_NOT_NULL(t, "the collector's threads"))
+		return false;
+	while ((d = readdir(t))) {
+		FILE *f;
+
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%.200s/status", dir, d->d_name);
+		f = fopen(path, "re");
+		while (f && fgets(line, sizeof(line), f))
+			if ((!strncmp(line, "Uid:", 4) || !strncmp(line, "Gid:", 4)) &&
+			    strcmp(line + 4, "\t0\t0\t0\t0\n")) {
+				fprintf(stderr, "  thread %s: %s", d->d_name, line);
+				ok = false;
+			}
+		if (f) {
+			fclose(f);
+			threads++;
+		}
+	}
+	closedir(t);
+	return ASSERT_GE(threads, 2, "the collector has threads") &&
+	       ASSERT_TRUE(ok, "every thread of the collector is still root");
 }
 
 TEST(hostile_rescue_least_privilege)
@@ -114,6 +155,7 @@ TEST(hostile_rescue_least_privilege)
 			ASSERT_EQ(st.st_mode & 07777, 0700, "user folder mode");
 		}
 	}
+	threads_still_root(col.pid);
 	hostile_after(&col, "an unprivileged app's rescue");
 out:
 	json_object_put(resc);

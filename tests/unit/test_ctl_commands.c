@@ -216,3 +216,45 @@ TEST(missing_state_dir_or_audit_log_is_said)
 	if (ctl(&o, NULL, "list", "--socket", "/run/x.sock", "--audit-log", missing, NULL))
 		ASSERT_EQ(o.status, 2, "--socket with --audit-log");
 }
+
+/* list --by-signature names each app of a signature once, by its whole name. */
+TEST(by_signature_names_each_app_once)
+{
+	static const char *const apps[] = { "foobar", "foo", "foobar", "foo", "bar" };
+	static struct out o;
+	char log[PATH_MAX + 32], line[512];
+	json_object *rows, *row, *v;
+	size_t i;
+	FILE *f;
+
+	snprintf(log, sizeof(log), "%s/audit.jsonl", test_tmpdir());
+	f = fopen(log, "w");
+	if (!ASSERT_NOT_NULL(f, "write an audit log"))
+		return;
+	for (i = 0; i < sizeof(apps) / sizeof(apps[0]); i++) {
+		snprintf(line, sizeof(line),
+			 "{\"ts\":\"2026-12-08T01:0%zu:00.000Z\",\"event\":\"crash\","
+			 "\"id\":\"20261208T010%zu00.000Z-%zu-0000000%zu\",\"app\":\"%s\",\"pid\":%zu,"
+			 "\"uid\":0,\"cause\":\"segfault\",\"signature\":\"0123456789abcdef\","
+			 "\"backtrace\":[{\"function\":\"crash_here\"}]}\n",
+			 i, i, 100 + i, i, apps[i], 100 + i);
+		fputs(line, f);
+	}
+	fclose(f);
+	if (!ctl(&o, NULL, "list", "--audit-log", log, "--by-signature", "--json", NULL) ||
+	    !ASSERT_EQ(o.status, 0, "list --by-signature --json"))
+		return;
+	rows = json_tokener_parse(o.text);
+	if (!ASSERT_NOT_NULL(rows, "JSON out") ||
+	    !ASSERT_EQ(json_object_array_length(rows), 1, "one signature")) {
+		fprintf(stderr, "  %s\n", o.text);
+		json_object_put(rows);
+		return;
+	}
+	row = json_object_array_get_idx(rows, 0);
+	json_object_object_get_ex(row, "count", &v);
+	ASSERT_EQ(json_object_get_int64(v), 5, "five crashes");
+	json_object_object_get_ex(row, "app", &v);
+	ASSERT_STREQ(json_object_get_string(v), "foobar,foo,bar", "each app once, by its whole name");
+	json_object_put(rows);
+}

@@ -35,16 +35,21 @@ static long long jint(json_object *o, const char *key)
 	return o && json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : -1;
 }
 
-/* Runs faultguardctl run -- bt_app bt MODE as @uid; the crash record it wrote (or NULL). */
+/*
+ * Runs faultguardctl run -- bt_app bt MODE as @uid (or, @mode being a path,
+ * that program alone); the crash record it wrote (or NULL).
+ */
 static json_object *run_crash(const char *mode, uid_t uid, pid_t *app_pid, int kill_it)
 {
+	const char *program = strchr(mode, '/') ? mode : NULL;
 	char state[PATH_MAX], ctl[PATH_MAX], app[PATH_MAX], log[PATH_MAX + 16], line[8192];
 	json_object *crash = NULL;
 	int out[2], status;
 	pid_t pid;
 	FILE *f;
 
-	snprintf(state, sizeof(state), "%s/state-%s-%u", test_tmpdir(), mode, (unsigned)uid);
+	snprintf(state, sizeof(state), "%s/state-%s-%u", test_tmpdir(), program ? "program" : mode,
+		 (unsigned)uid);
 	snprintf(ctl, sizeof(ctl), "%s/faultguardctl", test_build_dir());
 	snprintf(app, sizeof(app), "%s/tests/helpers/bt_app", test_build_dir());
 	mkdir(state, 0777);
@@ -59,8 +64,12 @@ static json_object *run_crash(const char *mode, uid_t uid, pid_t *app_pid, int k
 		close(out[0]);
 		if (uid && (setgid(uid) || setuid(uid)))
 			_exit(126);
-		execl(ctl, "faultguardctl", "run", "--state-dir", state, "--", app, "bt", mode,
-		      (char *)NULL);
+		if (program)
+			execl(ctl, "faultguardctl", "run", "--state-dir", state, "--", program,
+			      (char *)NULL);
+		else
+			execl(ctl, "faultguardctl", "run", "--state-dir", state, "--", app, "bt", mode,
+			      (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -179,4 +188,31 @@ TEST(run_gives_no_backtrace_for_a_kill_from_outside)
 	ASSERT_TRUE(fn(c, 0) == NULL && jstr(c, "signature") == NULL && jstr(c, "tid") == NULL,
 		    "and null, as the signature and tid");
 	json_object_put(c);
+}
+
+/*
+ * A program that faults on its first instruction still has its backtrace:
+ * the guardian seizes it before its exec, so it never runs untraced (seized
+ * after the exec, such a program often crashed first on a busy machine).
+ */
+TEST(run_traces_a_program_from_its_first_instruction)
+{
+	char program[PATH_MAX];
+	json_object *c;
+	pid_t pid;
+	int i;
+
+	snprintf(program, sizeof(program), "%s/tests/helpers/crash_at_start", test_build_dir());
+	for (i = 0; i < 20; i++) {
+		c = run_crash(program, 0, &pid, 0);
+		if (!c)
+			return;
+		if (!ASSERT_STREQ(fn(c, 0), "_start", "frame #0 is its first function") ||
+		    !ASSERT_TRUE(jstr(c, "exe") && strstr(jstr(c, "exe"), "crash_at_start"), "exe")) {
+			fprintf(stderr, "  run %d of 20\n", i + 1);
+			json_object_put(c);
+			return;
+		}
+		json_object_put(c);
+	}
 }

@@ -113,8 +113,12 @@ int audit_reopen(struct audit *a, const char *path)
 
 	if (fd < 0)
 		return fd;
-	/* A rotation: the chain goes on from memory into the new file. */
-	chain_save(a);
+	/*
+	 * A rotation: the chain goes on from memory into the new file. The
+	 * head is saved beside the old file too when the log moves elsewhere.
+	 */
+	if (a->path && (!owned || strcmp(a->path, path)))
+		chain_save(a);
 	if (a->owned)
 		close(a->fd);
 	a->fd = fd;
@@ -205,7 +209,8 @@ static void keep(struct audit *a, const char *line, size_t len)
 	a->npending++;
 }
 
-int audit_retry(struct audit *a)
+/* Writes the kept lines, in order; called with the file locked (when it is a file). */
+static int write_kept(struct audit *a)
 {
 	int err = 0;
 
@@ -230,6 +235,16 @@ int audit_retry(struct audit *a)
 				"kept meanwhile is written, in order\n",
 			log_name(a));
 	}
+	return err;
+}
+
+int audit_retry(struct audit *a)
+{
+	int err, locked = a->path && flock(a->fd, LOCK_EX) == 0;
+
+	err = write_kept(a);
+	if (locked)
+		flock(a->fd, LOCK_UN);
 	return err;
 }
 
@@ -300,7 +315,7 @@ int audit_emit(struct audit *a, json_object *rec)
 	 */
 	audit_chain_advance(&a->chain, seq, line, len + 1);
 	/* Behind records kept for a log that refused them, never before. */
-	if (!a->head || !audit_retry(a))
+	if (!a->head || !write_kept(a))
 		err = write_line(a, line, len + 1);
 	else
 		err = -EAGAIN;

@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "auditlog/records.h"
 #include "collector/backtrace.h"
 #include "collector/collector.h"
+#include "common/thread.h"
 #include "unwind/stack_record.h"
 #include "collector/unwinder.h"
 #include "unwind/unwind.h"
@@ -465,7 +465,6 @@ void backtrace_flush(struct collector *c)
 int backtrace_init(struct collector *c)
 {
 	struct backtraces *b = calloc(1, sizeof(*b));
-	sigset_t all, old;
 	int err;
 
 	if (!b)
@@ -486,10 +485,7 @@ int backtrace_init(struct collector *c)
 	if (err)
 		return err;
 	/* The worker takes no signal: the loop's signalfd must get them all. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = -pthread_create(&b->thread, NULL, worker, b);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = thread_start_unsignalled(&b->thread, worker, b);
 	if (err)
 		return err;
 	b->started = 1;

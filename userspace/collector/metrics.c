@@ -53,7 +53,6 @@ struct metrics {
 	uint64_t latency_count;
 	double latency_sum;
 	int64_t start_ms;
-	uint64_t audit_seq; /* the audit chain's last seq: the log's length, checkable from outside */
 };
 
 int metrics_new(struct metrics **out)
@@ -133,8 +132,6 @@ void metrics_observe(struct metrics *m, json_object *rec)
 
 	if (!m || !event)
 		return;
-	if (!get_int(rec, "seq", &v) && v > 0)
-		m->audit_seq = (uint64_t)v;
 	if (!strcmp(event, "crash")) {
 		count_label(m->crashes, causes, N(causes), get_str(rec, "cause"));
 	} else if (!strcmp(event, "rescue")) {
@@ -205,14 +202,15 @@ static void latency(FILE *f, const struct metrics *m)
 char *metrics_render(struct collector *c, unsigned int asking)
 {
 	const struct metrics *m = c->ops->metrics;
-	uint64_t autosaves = 0, autosave_errors = 0;
-	char *text = NULL;
+	uint64_t autosaves = 0, autosave_errors = 0, audit_seq;
+	char head[65], *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 
 	if (!f)
 		return NULL;
 	autosave_counts(c, &autosaves, &autosave_errors);
+	audit_head(c->audit, &audit_seq, head);
 	family(f, "faultguard_build_info", "gauge", "The collector's version, as a label.");
 	fprintf(f, "faultguard_build_info{version=\"%s\"} 1\n", FG_VERSION);
 	family(f, "faultguard_start_time_seconds", "gauge",
@@ -271,7 +269,7 @@ char *metrics_render(struct collector *c, unsigned int asking)
 	    "Audit records that could not be sent to syslog.", syslog_sink_dropped(c->ops->syslog));
 	one(f, "faultguard_audit_records_total", "counter",
 	    "Audit records written over the life of the log: the seq of the last one (SPEC 8.4).",
-	    m->audit_seq);
+	    audit_seq);
 	one(f, "faultguard_bpf_lost_stacks_total", "counter",
 	    "Stack records the kernel dropped because their ring buffer was full (those crashes "
 	    "have no backtrace).",

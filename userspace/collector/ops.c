@@ -26,9 +26,10 @@ static void on_record(json_object *rec, const char *line, size_t len, void *arg)
 
 	metrics_observe(c->ops->metrics, rec);
 	notify_observe(c, rec);
-	audit_head(c->audit, &seq, head);
-	if (c->ops->syslog)
+	if (c->ops->syslog) {
+		audit_head(c->audit, &seq, head);
 		syslog_sink_send(c->ops->syslog, rec, line, len, seq, head);
+	}
 }
 
 int ops_open_syslog(struct collector *c)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "collector/snapwork.h"
+#include "common/bulk_yield.h"
 #include "common/atomic_file.h"
 #include "snapshot/snapshot.h"
 
@@ -92,6 +93,7 @@ int snapwork_hash_fd(int fd, char hex[SHA256_HEX_LEN])
 			break;
 		sha256_update(&h, buf, (size_t)n);
 		off += n;
+		bulk_yield((size_t)n);
 	}
 	if (err)
 		sha256_abort(&h);

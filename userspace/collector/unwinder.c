@@ -28,6 +28,7 @@
 struct unwinder {
 	pid_t pid;
 	int fd;
+	unsigned int owed; /* replies still to come for records that timed out */
 };
 
 /* The result as bytes: counts and numbers in host order, strings length-prefixed. */
@@ -173,8 +174,13 @@ static void __attribute__((noreturn)) helper(int fd)
 		}
 		encode(&w, &r);
 		unwind_result_free(&r);
-		if (w.bad)
-			w.len = 0;
+		if (w.bad) {
+			/* Not an empty message: that would read as the socket's end. */
+			uint32_t none = UINT32_MAX;
+
+			(void)!send(fd, &none, sizeof(none), MSG_NOSIGNAL);
+			continue;
+		}
 		(void)!send(fd, out, w.len, MSG_NOSIGNAL);
 	}
 }
@@ -224,25 +230,46 @@ int unwinder_start(struct unwinder **out)
 	return 0;
 }
 
-int unwinder_run(struct unwinder *u, const void *rec, size_t len, int timeout_ms,
-		 struct unwind_result *res)
+/* The helper's next reply into @buf: its length, -ETIMEDOUT or -EPIPE. */
+static ssize_t next_reply(struct unwinder *u, uint8_t *buf, size_t cap, int timeout_ms)
 {
-	static uint8_t in[RESULT_MAX];
 	struct pollfd p = { .fd = u->fd, .events = POLLIN };
-	struct wire w = { .p = in };
 	ssize_t n;
-	int err;
 
-	if (send(u->fd, rec, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return -EPIPE;
 	do
 		n = poll(&p, 1, timeout_ms);
 	while (n < 0 && errno == EINTR);
 	if (n == 0)
 		return -ETIMEDOUT;
-	n = recv(u->fd, in, sizeof(in), 0);
-	if (n <= 0)
+	n = recv(u->fd, buf, cap, 0);
+	return n > 0 ? n : -EPIPE;
+}
+
+int unwinder_run(struct unwinder *u, const void *rec, size_t len, int timeout_ms,
+		 struct unwind_result *res)
+{
+	static uint8_t in[RESULT_MAX];
+	struct wire w = { .p = in };
+	ssize_t n;
+	int err;
+
+	/*
+	 * The helper answers every record, in order: the answers to records
+	 * that timed out come first, and are not this record's.
+	 */
+	while (u->owed) {
+		n = next_reply(u, in, sizeof(in), timeout_ms);
+		if (n < 0)
+			return (int)n;
+		u->owed--;
+	}
+	if (send(u->fd, rec, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return -EPIPE;
+	n = next_reply(u, in, sizeof(in), timeout_ms);
+	if (n == -ETIMEDOUT)
+		u->owed++;
+	if (n < 0)
+		return (int)n;
 	if (n == sizeof(uint32_t) && *(uint32_t *)in == UINT32_MAX)
 		return -EINVAL;
 	w.cap = (size_t)n;

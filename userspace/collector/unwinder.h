@@ -23,6 +23,8 @@ int unwinder_start(struct unwinder **out);
  * Unwinds the stack record @rec (@len bytes) in the helper: 0 and *res
  * filled (free with unwinder_result_free), -ETIMEDOUT after @timeout_ms,
  * -EPIPE when the helper is gone, -EINVAL for a record it cannot read.
+ * The late answer to a record that timed out is dropped before the next
+ * record is sent; while the helper is still on it, -ETIMEDOUT again.
  */
 int unwinder_run(struct unwinder *u, const void *rec, size_t len, int timeout_ms,
 		 struct unwind_result *res);

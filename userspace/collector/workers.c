@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "common/thread.h"
 #include "collector/workers.h"
 
 #define SYNC_THREADS 1
@@ -191,12 +191,9 @@ static void on_done(struct watch *w, uint32_t events)
 
 static int start_lane(struct workers *ws, struct lane *l, unsigned int n)
 {
-	sigset_t all, old;
 	int err = 0;
 
 	/* Signals stay with the loop's thread. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (l->nthreads = 0; l->nthreads < n; l->nthreads++) {
 		struct thread_arg *a = malloc(sizeof(*a));
 
@@ -206,13 +203,12 @@ static int start_lane(struct workers *ws, struct lane *l, unsigned int n)
 		}
 		a->ws = ws;
 		a->lane = l;
-		err = pthread_create(&l->threads[l->nthreads], NULL, worker_main, a);
+		err = -thread_start_unsignalled(&l->threads[l->nthreads], worker_main, a);
 		if (err) {
 			free(a);
 			break;
 		}
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return -err;
 }
 

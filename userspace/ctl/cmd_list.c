@@ -2,6 +2,7 @@
 /* faultguardctl list [--state-dir D | --audit-log F | --socket P] [--app NAME] [--since TIME] [--json] */
 #include <getopt.h>
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,6 +34,17 @@ static int wanted(json_object *o, const char *app, int64_t since)
  * crash site ends several), innermost named frame. Crashes without a
  * signature (exits, kills) are one row with signature null.
  */
+/* Whether @item is one of the comma-separated names of @list. */
+static bool in_list(const char *list, const char *item)
+{
+	size_t n = strlen(item);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, item, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
 static json_object *by_signature(json_object *crashes)
 {
 	json_object *rows = json_object_new_array();
@@ -72,7 +84,7 @@ static json_object *by_signature(json_object *crashes)
 		/* The list is in time order: this one is the last so far. */
 		json_object_object_add(row, "last", json_object_new_string(str(c, "time")));
 		json_object_object_get_ex(row, "app", &v);
-		if (!strstr(json_object_get_string(v), app) || !app[0]) {
+		if (!in_list(json_object_get_string(v), app)) {
 			char apps[1024];
 
 			snprintf(apps, sizeof(apps), "%s,%s", json_object_get_string(v), app);

@@ -453,7 +453,9 @@ static int cmd_run(int argc, char **argv)
 		goto out;
 	/* Ignored from before the fork on, so a Ctrl-C never finds the guardian unprotected. */
 	guard_ignore_signals(&r.saved);
-	err = run_child_start(r.argv, r.memfd, &r.saved, &r.pid, &exec_failed);
+	/* Traced, to see where a fatal signal strikes; untraced if the kernel says no. */
+	err = run_child_start(r.argv, r.memfd, &r.saved, !r.no_backtrace, &r.pid, &exec_failed,
+			      &r.traced);
 	if (err) {
 		if (exec_failed) {
 			rc = EXIT_CANNOT_EXEC;
@@ -463,8 +465,6 @@ static int cmd_run(int argc, char **argv)
 		}
 		goto out_signals;
 	}
-	/* Traced, to see where a fatal signal strikes; untraced if the kernel says no. */
-	r.traced = r.no_backtrace ? -ECANCELED : run_trace_seize(r.pid);
 	err = r.traced ? guard_wait(r.pid, &wstatus) : run_trace_wait(r.pid, &wstatus, &r.where);
 	if (err) {
 		rc = ctl_fail("cannot wait for %s: %s", r.argv[0], strerror(-err));

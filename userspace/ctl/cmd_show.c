@@ -29,7 +29,7 @@ static void print_backtrace(json_object *bt)
 {
 	size_t i, n = json_object_array_length(bt);
 
-	printf("  %-12s\n", "backtrace");
+	printf("  backtrace\n");
 	for (i = 0; i < n; i++) {
 		json_object *f = json_object_array_get_idx(bt, i);
 		const char *fn = str(f, "function"), *file = str(f, "file");

@@ -13,10 +13,13 @@
 #include <unistd.h>
 
 #include <gelf.h>
+#include <linux/types.h>
 
 #include "ctl/run_trace.h"
+#include "faultguard_event.h"
 
-#define STACK_MAX 32768 /* as the collector's BPF program copies */
+/* As much of the stack as the collector's BPF program copies. */
+#define STACK_MAX FG_STACK_MAX
 #define MAPS_MAX 64
 
 struct run_capture {
@@ -78,9 +81,46 @@ static int has_leak_sanitizer(pid_t pid)
 
 int run_trace_seize(pid_t pid)
 {
-	if (has_leak_sanitizer(pid))
+	long opts = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+
+	return ptrace(PTRACE_SEIZE, pid, 0, (void *)opts) < 0 ? -errno : 0;
+}
+
+int run_trace_until_exec(pid_t pid, int *wstatus)
+{
+	for (;;) {
+		int st;
+		pid_t w = waitpid(pid, &st, __WALL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			*wstatus = st;
+			return 0;
+		}
+		if (!WIFSTOPPED(st))
+			continue;
+		if (st >> 16 == PTRACE_EVENT_EXEC)
+			return 1;
+		if (st >> 16 == PTRACE_EVENT_STOP) {
+			ptrace(PTRACE_LISTEN, pid, 0, 0);
+			continue;
+		}
+		/* A signal before the exec: it does to the child what it would untraced. */
+		ptrace(PTRACE_CONT, pid, 0, (void *)(long)(st >> 16 ? 0 : WSTOPSIG(st)));
+	}
+}
+
+int run_trace_go(pid_t pid)
+{
+	if (has_leak_sanitizer(pid)) {
+		ptrace(PTRACE_DETACH, pid, 0, 0);
 		return -EBUSY;
-	return ptrace(PTRACE_SEIZE, pid, 0, (void *)(long)PTRACE_O_TRACECLONE) < 0 ? -errno : 0;
+	}
+	return ptrace(PTRACE_CONT, pid, 0, 0) < 0 ? -errno : 0;
 }
 
 /* Whether @sig, delivered to @tid now, ends the process by its default action. */
@@ -236,7 +276,7 @@ int run_trace_wait(pid_t pid, int *wstatus, struct run_capture **cap)
 				ptrace(PTRACE_CONT, w, 0, 0);
 			continue;
 		}
-		if (event) { /* PTRACE_EVENT_CLONE: the new thread is traced too */
+		if (event) { /* PTRACE_EVENT_CLONE: the new thread is traced too; or another exec */
 			ptrace(PTRACE_CONT, w, 0, 0);
 			continue;
 		}

@@ -10,8 +10,7 @@
  * the same unwinder as the collector's (userspace/unwind/) makes the
  * backtrace.
  *
- * Differences from the collector's capture: threads the program started
- * before the seize (it happens right after exec) are not traced; the
+ * Differences from the collector's capture: the
  * program cannot be traced by a debugger while it runs under the guardian;
  * a SIGKILL (no stop) gives no backtrace, as in the collector.
  */
@@ -25,11 +24,23 @@
 struct run_capture;
 
 /*
- * Seizes @pid (0, or -errno: the program then runs untraced). A program
- * with LeakSanitizer (ASan's default) is not seized (-EBUSY): its leak
- * check at exit ptrace-attaches to its own threads, which a tracer forbids.
+ * The program is seized before its exec, so that it never runs a moment
+ * untraced (a program that crashed before a seize after its exec, on a
+ * busy machine, gave no backtrace). In order:
+ *
+ * run_trace_seize: seizes the forked child @pid that waits to exec (0, or
+ * -errno: the program then runs untraced).
+ * run_trace_until_exec: passes the child's stops through until its exec
+ * stop: 1 there (the program is loaded and stopped), 0 when the child
+ * ended before (its wait status in *wstatus), -errno.
+ * run_trace_go: lets the program run from its exec stop, traced (0); a
+ * program with LeakSanitizer (ASan's default) is let go untraced
+ * (-EBUSY): its leak check at exit ptrace-attaches to its own threads,
+ * which a tracer forbids.
  */
 int run_trace_seize(pid_t pid);
+int run_trace_until_exec(pid_t pid, int *wstatus);
+int run_trace_go(pid_t pid);
 /*
  * Waits for traced @pid to end, like waitpid: its wait status in
  * *wstatus; what was taken at its fatal signal in *cap (NULL if nothing).

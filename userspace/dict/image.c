@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bulk_yield.h"
 #include "dict/crc32c.h"
 #include "dict/dict.h"
 #include "dict/layout.h"
@@ -78,6 +79,7 @@ static int copy_range(int src, int dst, uint64_t off, uint64_t len, uint8_t *buf
 			return errno ? -errno : -EIO;
 		off += (uint64_t)n;
 		len -= (uint64_t)n;
+		bulk_yield((size_t)n);
 	}
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/bulk_yield.h"
 #include "dict/crc32c.h"
 #include "dict/dict.h"
 #include "dict/layout.h"
@@ -50,6 +51,7 @@ static int src_read(const struct source *src, uint64_t off, void *buf, uint64_t 
 		p += r;
 		off += (uint64_t)r;
 		len -= (uint64_t)r;
+		bulk_yield((size_t)r);
 	}
 	return 0;
 }

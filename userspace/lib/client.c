@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/proto.h"
+#include "common/thread.h"
 #include "lib/client.h"
 
 #define RETRY_MS 1000 /* a collector that appears is found within this at worst */
@@ -198,7 +198,6 @@ static void *client_main(void *arg)
 int client_start(struct client **out, const char *socket_path, const char *app,
 		 const char *const *rescue_argv, uint32_t flags, int memfd)
 {
-	sigset_t all, old;
 	struct client *c;
 	int err;
 
@@ -233,10 +232,7 @@ int client_start(struct client **out, const char *socket_path, const char *app,
 		goto err_free;
 	}
 	/* The app's signals are for the app's threads, not ours. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = -pthread_create(&c->thread, NULL, client_main, c);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	err = thread_start_unsignalled(&c->thread, client_main, c);
 	if (err)
 		goto err_close;
 	*out = c;

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #define ENV_MAX 64
 #define MAX_GROUPS 256
 #define ENV_STORE 32768
+#define CHILD_STACK (64 * 1024) /* the child's, until its exec */
 
 struct account {
 	gid_t groups[MAX_GROUPS];
@@ -125,36 +128,97 @@ static void set_fd_path(struct env *e, const char *name, char *buf, size_t len)
 	}
 }
 
-/* In the forked child: become the user and run the program. Never returns. */
-static void __attribute__((noreturn))
-child(const struct user_spawn *u, const struct account *a, struct env *e, int err_fd)
+/* The first "PATH=" of @env, as getenv would find it; NULL if none. */
+static const char *env_path(char *const *env)
 {
+	for (; *env; env++)
+		if (!strncmp(*env, "PATH=", 5))
+			return *env + 5;
+	return NULL;
+}
+
+/*
+ * execvp's search, but in @env's PATH rather than ours (the child may not
+ * set environ: it is the parent's memory), and never a shell for a file
+ * without a #! line. Returns only on failure, with errno set.
+ */
+static void exec_in_path(const char *file, char *const *argv, char *const *env)
+{
+	const char *path = env_path(env), *p, *colon;
+	size_t flen = strlen(file);
+	char buf[4096];
+	int eacces = 0;
+
+	if (strchr(file, '/') || !path) {
+		execve(file, argv, env);
+		return;
+	}
+	for (p = path;; p = colon + 1) {
+		size_t dlen;
+
+		colon = strchr(p, ':');
+		dlen = colon ? (size_t)(colon - p) : strlen(p);
+		if (dlen + 1 + flen < sizeof(buf)) {
+			memcpy(buf, dlen ? p : ".", dlen ? dlen : 1);
+			dlen = dlen ? dlen : 1;
+			buf[dlen] = '/';
+			memcpy(buf + dlen + 1, file, flen + 1);
+			execve(buf, argv, env);
+			if (errno == EACCES)
+				eacces = 1;
+			else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
+				 errno != ENODEV && errno != ETIMEDOUT)
+				return;
+		}
+		if (!colon)
+			break;
+	}
+	errno = eacces ? EACCES : ENOENT;
+}
+
+struct child_args {
+	const struct user_spawn *u;
+	const struct account *a;
+	struct env *e;
+	volatile int err; /* the child's errno when it could not exec; 0 once it did */
+};
+
+/*
+ * The child, in the parent's memory (CLONE_VM | CLONE_VFORK: the parent
+ * waits until the exec), so it writes nothing of the parent's but @arg's
+ * err and @e. Credentials change by system call, not by glibc's wrappers:
+ * those would make every thread of the parent change its ids too (nptl's
+ * set*id broadcast), the threads being the child's as far as glibc knows.
+ */
+static int child(void *arg)
+{
+	struct child_args *c = arg;
+	const struct user_spawn *u = c->u;
+	const struct account *a = c->a;
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
-	extern char **environ;
 	char fd_path[320];
 	sigset_t none;
-	int null_fd, oom_fd, sig, err;
+	int null_fd, oom_fd, sig;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Handlers first, then the mask: none of the parent's handlers may run here. */
 	for (sig = 1; sig < NSIG; sig++)
 		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	setsid();
 	null_fd = open("/dev/null", O_RDONLY);
 	if (null_fd < 0 || dup2(null_fd, 0) < 0)
 		goto fail;
 	if (u->out_fd >= 0 && (dup2(u->out_fd, 1) < 0 || dup2(u->out_fd, 2) < 0))
 		goto fail;
-	/* Nothing of ours may leak into the program (err_fd is CLOEXEC already). */
+	/* Nothing of ours may leak into the program. */
 	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
 	if (u->pass_fd >= 0) {
-		if (err_fd == USER_SPAWN_FD)
-			err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, USER_SPAWN_FD + 1);
 		if (u->pass_fd == USER_SPAWN_FD ? fcntl(USER_SPAWN_FD, F_SETFD, 0) < 0
 						: dup2(u->pass_fd, USER_SPAWN_FD) < 0)
 			goto fail;
 		if (u->fd_path_var)
-			set_fd_path(e, u->fd_path_var, fd_path, sizeof(fd_path));
+			set_fd_path(c->e, u->fd_path_var, fd_path, sizeof(fd_path));
 	}
 	/* The collector's OOMScoreAdjust= protects the collector: a rescue is an ordinary process. */
 	oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -164,8 +228,9 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 	}
 	/* Root, or a user given CAP_SETUID (the collector run with ambient capabilities). */
 	if (geteuid() == 0 || (caps_effective() & CAPS_BIT(CAP_SETUID))) {
-		if (setgroups((size_t)a->ngroups, a->groups) < 0 ||
-		    setresgid(u->gid, u->gid, u->gid) < 0 || setresuid(u->uid, u->uid, u->uid) < 0)
+		if (syscall(SYS_setgroups, a->ngroups, a->groups) < 0 ||
+		    syscall(SYS_setresgid, u->gid, u->gid, u->gid) < 0 ||
+		    syscall(SYS_setresuid, u->uid, u->uid, u->uid) < 0)
 			goto fail;
 		/*
 		 * Leaving uid 0 clears the capabilities; going from one other
@@ -175,7 +240,7 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		if (u->uid != 0 && caps_drop_all() < 0)
 			goto fail;
 		/* A non-root program must not be able to get root back. */
-		if (u->uid != 0 && (setuid(0) == 0 || caps_effective())) {
+		if (u->uid != 0 && (syscall(SYS_setuid, 0) == 0 || caps_effective())) {
 			errno = EPERM;
 			goto fail;
 		}
@@ -186,20 +251,25 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 	}
 	if (chdir(a->home) < 0 && chdir("/") < 0)
 		goto fail;
-	environ = e->v;
-	execvp(u->argv[0], u->argv);
+	exec_in_path(u->argv[0], u->argv, c->e->v);
 fail:
-	err = errno;
-	(void)!write(err_fd, &err, sizeof(err));
-	_exit(127);
+	c->err = errno ? errno : EINVAL;
+	/* Returning ends the child (glibc's clone calls exit with this). */
+	return 127;
 }
 
 int user_spawn(const struct user_spawn *u, pid_t *pid)
 {
+	/*
+	 * The child's stack, in our frame: we are stopped while it runs, and
+	 * its memory is ordinary stack to the sanitizers once we return.
+	 */
+	_Alignas(64) char stack[CHILD_STACK];
+	struct child_args c = { .u = u };
 	struct account a;
-	int errp[2], child_err = 0, err;
+	sigset_t all, old;
 	struct env *e;
-	ssize_t n;
+	int err;
 
 	if (!u->argv || !u->argv[0])
 		return -EINVAL;
@@ -210,28 +280,25 @@ int user_spawn(const struct user_spawn *u, pid_t *pid)
 	err = build_env(u, &a, e);
 	if (err)
 		goto out;
-	if (pipe2(errp, O_CLOEXEC) < 0) {
-		err = -errno;
-		goto out;
-	}
-	fflush(NULL);
-	*pid = fork();
-	if (*pid == 0)
-		child(u, &a, e, errp[1]);
-	close(errp[1]);
-	if (*pid < 0) {
-		err = -errno;
-		close(errp[0]);
-		goto out;
-	}
-	/* Exec closes the pipe; a failure before it sends its errno. */
-	do
-		n = read(errp[0], &child_err, sizeof(child_err));
-	while (n < 0 && errno == EINTR);
-	close(errp[0]);
-	if (n == sizeof(child_err)) {
+	c.a = &a;
+	c.e = e;
+	/*
+	 * Not fork(): copying the collector's page tables (its BPF ring
+	 * buffers, its heap) took longer than the rest of a rescue's start,
+	 * and the exec then had to tear the copy down again. The child
+	 * shares our memory until its exec; we wait for that (CLONE_VFORK).
+	 * Signals stay blocked across the clone so no handler of ours runs
+	 * in it before it resets them.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	*pid = clone(child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
+	err = *pid < 0 ? -errno : 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (!err && c.err) {
+		/* It could not exec (a failed privilege drop, no such program): it is gone. */
 		waitpid(*pid, NULL, 0);
-		err = -child_err;
+		err = -c.err;
 	}
 out:
 	free(e);
