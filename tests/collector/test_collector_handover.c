@@ -251,7 +251,7 @@ out:
 
 static bool write_script(const char *path, const char *body, mode_t mode)
 {
-	char text[512];
+	char text[5 * PATH_MAX];
 
 	snprintf(text, sizeof(text), "#!/bin/sh\n%s\n", body);
 	unlink(path);
@@ -420,5 +420,64 @@ TEST(running_rescues_carry_over_with_their_output_and_time_limit)
 out:
 	json_object_put(ra);
 	json_object_put(rb);
+	fx_cleanup(&fx);
+}
+
+/*
+ * A new binary that passes its check but cannot take over (here: started
+ * with a config file that is not there): the old binary, held open, is run
+ * again with the state and serves on as before, and says so.
+ */
+TEST(a_new_image_that_cannot_take_over_hands_back_to_the_old_binary)
+{
+	char copy[PATH_MAX], real[PATH_MAX], good[PATH_MAX], body[4 * PATH_MAX];
+	struct fx_rescue r;
+	struct fx_app a;
+	json_object *up;
+	struct fx fx;
+	pid_t pid;
+
+	if (!fx_can_run() || !fx_init(&fx))
+		return;
+	fx_path(copy, sizeof(copy), "%s/faultguardd", fx.dir);
+	fx_path(real, sizeof(real), "%s/faultguardd", fx.build);
+	fx_path(good, sizeof(good), "%s/faultguardd.good", fx.dir);
+	if (!copy_file(real, copy) || !copy_file(real, good))
+		goto out;
+	fx.collector = copy;
+	if (!fx_start(&fx) || !start_app(&fx, &a, &r, "handed-back"))
+		goto out;
+	pid = fx.pid;
+	snprintf(body, sizeof(body),
+		 "case \"$*\" in *--handover-check*) exec %s \"$@\";; esac\n"
+		 "exec %s \"$@\" --config %s/no-such.conf",
+		 good, good, fx.dir);
+	if (!write_script(copy, body, 0755) || !ASSERT_OK(fx_signal(&fx, SIGUSR2), "SIGUSR2"))
+		goto out;
+	up = upgrade(&fx, 0);
+	if (ASSERT_NOT_NULL(up, "an upgrade record")) {
+		CHECK_STR(up, "status", "failed");
+		ASSERT_TRUE(jstr(up, "reason") && strstr(jstr(up, "reason"), "config"),
+			    "the reason names what the new binary refused");
+		CHECK_INT(up, "registrations", 1);
+	}
+	json_object_put(up);
+	if (!ASSERT_TRUE(fx_alive(&fx) && fx.pid == pid, "the same collector serves on") ||
+	    !says_registered(&a))
+		goto out;
+	/* The old binary serves: a SIGUSR2 to a good file goes through from it. */
+	if (!copy_file(good, copy) || !ASSERT_OK(fx_signal(&fx, SIGUSR2), "SIGUSR2"))
+		goto out;
+	up = upgrade(&fx, 1);
+	if (ASSERT_NOT_NULL(up, "an upgrade record"))
+		CHECK_STR(up, "status", "ok");
+	json_object_put(up);
+	if (!fx_app_send(&a, "segv") || !segv_ok(&fx, &a, &r))
+		goto out;
+	ASSERT_EQ(fx_count(&fx, "register", a.pid), 1, "registered once through it all");
+	ASSERT_EQ(fx_count(&fx, "start", -1), 1, "no restart");
+	chain_intact(&fx);
+	fx_stop(&fx);
+out:
 	fx_cleanup(&fx);
 }

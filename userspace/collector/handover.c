@@ -51,7 +51,6 @@ struct handover {
 
 extern char **environ;
 
-static char **saved_argv; /* for handover_fallback, before handover_init */
 static char failed_reason[512];
 static int is_fallback;
 
@@ -383,6 +382,8 @@ static json_object *state_of(struct collector *c, struct kept *k)
 	json_object_object_add(o, "t0_ns", json_object_new_int64(h->t0_ns));
 	json_object_object_add(o, "drain_ns", json_object_new_int64(h->drain_ns));
 	json_object_object_add(o, "self_fd", json_object_new_int(keep(k, h->self_fd)));
+	/* What the old binary runs with again if the new image cannot take over. */
+	json_object_object_add(o, "argv", audit_argv(h->argv));
 	json_object_object_add(o, "listen_fd", json_object_new_int(keep(k, c->listen_w.fd)));
 	for (b = 0; b < c->reg_buckets; b++)
 		for (const struct reg *r = c->regs[b]; r; r = r->hash_next)
@@ -568,19 +569,26 @@ static const char *jstring(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
 }
 
+static char **argv_of(json_object *a);
+static void free_argv(char **argv);
+
 void handover_fallback(int fd, const char *why)
 {
-	json_object *st;
-	char num[16];
+	json_object *st, *a = NULL;
+	char num[16], **argv;
 	int self;
 
-	if (fd < 0 || is_fallback || !saved_argv)
+	if (fd < 0 || is_fallback)
 		return; /* the old binary failed too: the pins keep watching for the next start */
 	st = read_state(fd);
 	self = st ? (int)jint(st, "self_fd", -1) : -1;
+	/* The old image's own flags: the new one may have been started with others. */
+	argv = st && json_object_object_get_ex(st, "argv", &a) ? argv_of(a) : NULL;
 	json_object_put(st);
-	if (self < 0 || fcntl(self, F_GETFD) < 0)
+	if (!argv || !argv[0] || self < 0 || fcntl(self, F_GETFD) < 0) {
+		free_argv(argv);
 		return;
+	}
 	fprintf(stderr, "faultguardd: the new binary cannot take over (%s): the old one does\n",
 		why);
 	fcntl(fd, F_SETFD, 0);
@@ -588,14 +596,10 @@ void handover_fallback(int fd, const char *why)
 	setenv(ENV_FD, num, 1);
 	setenv(ENV_FAILED, why, 1);
 	fflush(NULL);
-	fexecve(self, saved_argv, environ);
+	fexecve(self, argv, environ);
 	unsetenv(ENV_FD);
 	unsetenv(ENV_FAILED);
-}
-
-void handover_save_argv(char **argv)
-{
-	saved_argv = argv;
+	free_argv(argv);
 }
 
 static char **argv_of(json_object *a)

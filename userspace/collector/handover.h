@@ -53,8 +53,6 @@ int handover_incoming(void);
 int handover_restore(struct collector *c, int fd, const char **why);
 /* Startup of the new image failed (@why): the old binary takes the state back. */
 void handover_fallback(int fd, const char *why);
-/* The argv to run the old binary with, from main (before anything can fail). */
-void handover_save_argv(char **argv);
 /* --handover-check: the new binary's answer; returns the exit status. */
 int handover_check(struct collector *c);
 

@@ -346,7 +346,6 @@ int main(int argc, char **argv)
 	c.state_dirfd = -1;
 	c.listen_w.fd = -1;
 	/* Started by a predecessor's hand-over (SIGUSR2)? Its state is in this fd. */
-	handover_save_argv(argv);
 	ho_fd = handover_incoming();
 	rc = parse_flags(argc, argv, &f);
 	if (!rc)
