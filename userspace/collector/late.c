@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +311,25 @@ static int take_autosave(struct collector *c, const char *id, const struct monit
 	return 1;
 }
 
+/*
+ * The user's groups as a login would have them (the noted registration
+ * kept only uid and gid; the sidecar is the user's own file, not to be
+ * believed about groups): its gid alone when the user is unknown.
+ */
+static void user_groups(uid_t uid, gid_t gid, gid_t *groups, int *n)
+{
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int cnt = FG_MAX_GROUPS;
+
+	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) || !res ||
+	    getgrouplist(res->pw_name, gid, groups, &cnt) < 0 || cnt < 1) {
+		groups[0] = gid;
+		cnt = 1;
+	}
+	*n = cnt;
+}
+
 static void no_autosave(struct collector *c, const char *id, const struct monitor_reginfo *ri,
 			pid_t pid)
 {
@@ -370,8 +391,7 @@ void late_on_event(struct collector *c, const struct fg_event *e)
 	req->pid = (pid_t)e->tgid;
 	req->uid = ri.uid;
 	req->gid = ri.gid;
-	req->ngroups = 1;
-	req->groups[0] = ri.gid;
+	user_groups(ri.uid, ri.gid, req->groups, &req->ngroups);
 	req->argv = have ? argv : NULL; /* no data, no rescue: its record says "none" */
 	if (!have)
 		free_argv(argv);
