@@ -23,6 +23,7 @@
 
 #include "collector_fixture.h"
 #include "common/proto.h"
+#include "digest/sha256.h"
 #include "framework/test.h"
 
 /* --- files, time, processes -------------------------------------------------- */
@@ -310,7 +311,10 @@ static void exec_collector(struct fx *fx)
 	const char *argv[48];
 	int argc = 0, fd, i;
 
-	fx_path(exe, sizeof(exe), "%s/faultguardd", fx->build);
+	if (fx->collector)
+		snprintf(exe, sizeof(exe), "%s", fx->collector);
+	else
+		fx_path(exe, sizeof(exe), "%s/faultguardd", fx->build);
 	snprintf(timeout, sizeof(timeout), "%d", fx->rescue_timeout);
 	for (i = 0; fx->wrapper && fx->wrapper[i] && i < 32; i++)
 		argv[argc++] = fx->wrapper[i];
@@ -581,11 +585,36 @@ bool fx_stop(struct fx *fx)
 
 static void app_end(struct fx_app *a);
 
+bool fx_pin_dir(const struct fx *fx, char *buf, size_t len)
+{
+	char hex[SHA256_HEX_LEN];
+
+	return !sha256_hex(fx->state, strlen(fx->state), hex) &&
+	       fx_path(buf, len, "/sys/fs/bpf/faultguard/%.16s", hex);
+}
+
+void fx_forget_pins(struct fx *fx)
+{
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (!fx_pin_dir(fx, dir, sizeof(dir)) || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && fx_path(path, sizeof(path), "%s/%s", dir, de->d_name))
+			unlink(path);
+	closedir(d);
+	rmdir(dir);
+}
+
 void fx_cleanup(struct fx *fx)
 {
 	while (fx->napps > 0)
 		app_end(fx->apps[0]);
 	fx_kill(fx);
+	/* A collector killed with apps registered leaves its programs watching: not past the test. */
+	fx_forget_pins(fx);
 }
 
 /* --- apps ---------------------------------------------------------------------- */

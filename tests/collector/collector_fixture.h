@@ -30,7 +30,7 @@
 
 #define FX_WAIT_MS 10000   /* for a record, a report, an exit */
 #define FX_START_MS 20000  /* for the collector's socket, an app's "ready", a SIGTERM */
-#define FX_MAX_APPS 16     /* apps running at once */
+#define FX_MAX_APPS 64     /* apps running at once */
 #define FX_MAX_GROUPS 8
 #define FX_NOBODY 65534    /* an unprivileged uid and gid */
 
@@ -55,6 +55,7 @@ struct fx {
 	bool paths_in_config; /* no --socket/--state-dir/--audit-log: the config names them */
 	bool relative_paths;  /* started in @dir with --socket fg.sock --state-dir state */
 	const char *const *wrapper; /* runs the collector (setpriv ...), NULL-terminated */
+	const char *collector; /* the faultguardd to run (a copy to replace); NULL: the build's */
 	pid_t pid;            /* the running collector, 0 when stopped */
 	int fds;              /* the fds it held when last seen idle (fx_idle) */
 	int starts;
@@ -94,8 +95,15 @@ int fx_terminate(struct fx *fx, int timeout_ms);
 void fx_kill(struct fx *fx);
 /* SIGTERM; the collector must exit 0 and leave a well-formed audit log. */
 bool fx_stop(struct fx *fx);
-/* Ends whatever the test left running: its apps, the collector (SIGKILL). */
+/*
+ * Ends whatever the test left running: its apps, the collector (SIGKILL),
+ * and the BPF pins a collector leaves watching (fx_forget_pins).
+ */
 void fx_cleanup(struct fx *fx);
+/* Where the collector of this state directory pins its BPF objects (as faultguardd names it). */
+bool fx_pin_dir(const struct fx *fx, char *buf, size_t len);
+/* Removes those pins: the programs detach once no collector holds them. */
+void fx_forget_pins(struct fx *fx);
 
 /* --- apps -------------------------------------------------------------------- */
 

@@ -112,7 +112,8 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 		     json_object *report, const struct fx_rescue *r)
 {
 	(void)snapshot;
-	json_object *env = field(report, "env"), *fds = field(report, "fds");
+	json_object *env = field(report, "env"), *fds = field(report, "fds"), *late;
+	bool seen_late;
 	static const char *const fg_vars[] = {
 		"FAULTGUARD_SNAPSHOT", "FAULTGUARD_ID",	    "FAULTGUARD_APP",
 		"FAULTGUARD_PID",      "FAULTGUARD_UID",    "FAULTGUARD_CAUSE",
@@ -166,6 +167,8 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 	ok &= ASSERT_TRUE(jstr(env, "FAULTGUARD_SNAPSHOT") && jstr(env, "FAULTGUARD_SNAPSHOT")[0] == '/',
 			  "FAULTGUARD_SNAPSHOT is absolute");
 	ok &= ASSERT_FALSE(field(env, FX_CANARY_NAME), "the collector's environment leaks");
+	seen_late = json_object_object_get_ex(crash, "seen_late", &late) &&
+		    json_object_get_boolean(late);
 	json_object_object_foreach(env, name, val)
 	{
 		bool known = env_name_allowed(name);
@@ -173,6 +176,8 @@ bool fx_check_report(struct fx *fx, struct fx_app *a, json_object *crash, json_o
 		(void)val;
 		for (i = 0; i < sizeof(fg_vars) / sizeof(fg_vars[0]); i++)
 			known |= !strcmp(name, fg_vars[i]);
+		/* A death no collector saw is rescued from its autosave, and says so (SPEC §8.2). */
+		known |= !strcmp(name, "FAULTGUARD_AUTOSAVE") && seen_late;
 		if (!known) {
 			test_fail(__FILE__, __LINE__, "the rescue's environment has %s=%s, which is "
 				  "neither a FAULTGUARD_ variable nor a login basic", name,

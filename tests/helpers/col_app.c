@@ -24,7 +24,8 @@
  *   ill        an undefined instruction (SIGILL on x86: ud2)
  *
  * Commands in stdin mode: "rollback" (end the open transaction, answer
- * "ok"), "registered" (answer "registered 0|1"), "hangup" (shut down the
+ * "ok"), "registered" (answer "registered 0|1"), "churn" (a thread rewrites
+ * "overwritten" with its same value, on and on; answer "churning"), "hangup" (shut down the
  * library's connection to the collector under it, as a careless app
  * might; answer "hungup N" with the number of sockets shut), or a death
  * mode.
@@ -243,6 +244,21 @@ static void run_exec(void)
 	exit(75);
 }
 
+/* "churn": a thread rewrites one entry (with its same value) without a pause. */
+static void *churn(void *arg)
+{
+	struct fg *fg = arg;
+	unsigned long n;
+
+	for (n = 0;; n++) {
+		if (fg_set(fg, "overwritten", "new value", 9))
+			exit(72);
+		if (!(n % 256))
+			usleep(500); /* many of them share two CPUs with the collector */
+	}
+	return NULL;
+}
+
 /* One mode or command; returns only when the app goes on. */
 static void act(struct fg *fg, const char *what)
 {
@@ -266,6 +282,10 @@ static void act(struct fg *fg, const char *what)
 		say(err ? "error %d\n" : "ok\n", err);
 	} else if (!strcmp(what, "hangup")) {
 		say("hungup %d\n", hang_up());
+	} else if (!strcmp(what, "churn")) {
+		pthread_t t;
+
+		say(pthread_create(&t, NULL, churn, fg) ? "error\n" : "churning\n");
 	} else if (!strcmp(what, "registered")) {
 		say("registered %d\n", fg_registered(fg));
 	} else if (app_die(fg, what) < 0) {

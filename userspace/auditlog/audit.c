@@ -54,7 +54,7 @@ static int open_log(const char *path, int *owned)
 		*owned = 0;
 		return STDOUT_FILENO;
 	}
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (fd < 0)
 		return -errno;
 	*owned = 1;

@@ -35,6 +35,7 @@ struct crash;
 struct held_list;
 struct workers;
 struct backtraces;
+struct handover;
 
 struct identity {
 	pid_t pid;
@@ -93,6 +94,7 @@ struct collector {
 	struct ops *ops;
 	struct notify *notify; /* the service manager's, NULL without $NOTIFY_SOCKET */
 	int stopping; /* shutting down: waiting for running rescues */
+	struct handover *handover; /* SIGUSR2: re-executing the binary (handover.c) */
 };
 
 /* registry.c */
@@ -152,6 +154,17 @@ struct answer *server_answer(const struct conn *conn);
 unsigned int server_queued(const struct conn *conn); /* packets not yet sent */
 int server_gone(const struct conn *conn);           /* dropped: send nothing more */
 const struct identity *server_peer(const struct conn *conn);
+/* The hand-over (handover.c): stop and start reading everything; what is handed over. */
+void server_pause(struct collector *c, int pause);
+struct conn *server_conn_next(const struct collector *c, const struct conn *prev);
+int server_conn_fd(const struct conn *conn);
+struct reg *server_conn_reg(const struct conn *conn);
+int server_conn_busy(const struct conn *conn);
+void server_conn_queued(const struct conn *conn,
+			void (*fn)(void *arg, const void *p, size_t len), void *arg);
+int server_adopt_listen(struct collector *c, int fd);
+/* A connection handed over, of registration @r (NULL: none yet); NULL if it is refused. */
+struct conn *server_adopt(struct collector *c, int fd, struct reg *r);
 
 /* store.c */
 int store_open(struct collector *c, const char **why);
@@ -190,6 +203,7 @@ struct rescue_request {
 	char snapshot[4096]; /* the file, when the snapshot is on disk */
 	int snap_fd;         /* else the sealed memfd holding it (owned; -1: none) */
 	const char *stored;  /* "disk" or "memory" */
+	int autosave;        /* the snapshot is the process's autosave: FAULTGUARD_AUTOSAVE=1 */
 	struct crash *cr;    /* a reference: its rescue record follows its snapshot record */
 	const char *cause;
 	int signal;
@@ -199,6 +213,15 @@ struct rescue_request {
 /* Runs (or queues) the rescue; takes ownership of @req. */
 void rescue_start(struct collector *c, struct rescue_request *req);
 unsigned int rescue_running(const struct collector *c);
+unsigned int rescue_queued(const struct collector *c);
+/*
+ * The hand-over: running rescues (their pid, pidfd, time limit's timerfd,
+ * output pipe and what they wrote so far) and queued ones, as JSON; @keep
+ * is told every fd that must stay open across execve. Their crash's
+ * records are all out by then (handover.c waits for that).
+ */
+json_object *rescue_handover_save(struct collector *c, int (*keep)(void *arg, int fd), void *arg);
+void rescue_handover_restore(struct collector *c, json_object *o);
 /* 1 when a running or queued rescue will read the snapshot at @path (retention spares it). */
 int rescue_holds(const struct collector *c, const char *path);
 

@@ -23,6 +23,7 @@
 
 #include "collector/collector.h"
 #include "collector/crash.h"
+#include "collector/late.h"
 #include "collector/ops.h"
 #include "dict/dict.h"
 #include "faultguard.h"
@@ -153,6 +154,11 @@ void ending_on_event(const struct fg_event *e, void *ctx)
 		r = next;
 	}
 	/* Each registration ends once; ending one removes it, so start over each time. */
+	if (!next_of(c, e, NULL)) {
+		/* Not registered here: a process a predecessor watched, maybe. */
+		late_on_event(c, e);
+		return;
+	}
 	while ((r = next_of(c, e, NULL)))
 		end_one(c, r, e);
 }

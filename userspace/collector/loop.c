@@ -131,3 +131,15 @@ void loop_stop(struct loop *l)
 {
 	l->stop = 1;
 }
+
+int loop_pause(struct loop *l, struct watch *w)
+{
+	return epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL) < 0 ? -errno : 0;
+}
+
+int loop_resume(struct loop *l, struct watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0 ? -errno : 0;
+}

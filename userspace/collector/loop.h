@@ -30,6 +30,9 @@ int loop_mod(struct loop *l, struct watch *w, uint32_t events);
  * loop_defer_free() (events of this batch may still point at it).
  */
 void loop_del(struct loop *l, struct watch *w);
+/* Out of the epoll set and back, the watch left alive (a hand-over's pause). */
+int loop_pause(struct loop *l, struct watch *w);
+int loop_resume(struct loop *l, struct watch *w, uint32_t events);
 void loop_defer_free(struct loop *l, void *p, void (*release)(void *));
 /* @fn runs before every wait (after each batch of events): deadlines are set there. */
 void loop_before_wait(struct loop *l, void (*fn)(void *arg), void *arg);

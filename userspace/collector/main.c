@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@
 #include "collector/backtrace.h"
 #include "collector/collector.h"
 #include "collector/crash.h"
+#include "collector/handover.h"
 #include "collector/held.h"
+#include "collector/late.h"
 #include "collector/notify.h"
 #include "collector/ops.h"
 #include "collector/workers.h"
@@ -40,6 +43,7 @@ static void usage(FILE *f)
 struct flags {
 	struct config_flags cfg;
 	int check_config;
+	int handover_check; /* the old image asks whether this binary can take over */
 };
 
 static int parse_flags(int argc, char **argv, struct flags *f)
@@ -52,6 +56,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		{ "rescue-timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "handover-check", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 },
@@ -69,6 +74,7 @@ static int parse_flags(int argc, char **argv, struct flags *f)
 		case 'c': f->cfg.config = optarg; break;
 		case 'v': f->cfg.verbose++; break;
 		case 'C': f->check_config = 1; break;
+		case 'H': f->handover_check = 1; break;
 		case 't':
 			errno = 0;
 			f->cfg.rescue_timeout = strtol(optarg, &end, 10);
@@ -124,6 +130,8 @@ static void on_signal(struct watch *w, uint32_t events)
 	while (read(w->fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			begin_shutdown(c);
+		else if (si.ssi_signo == SIGUSR2)
+			handover_request(c);
 		else if (si.ssi_signo == SIGHUP && !c->stopping) {
 			notify_reloading(c);
 			ops_reload(c);
@@ -155,10 +163,13 @@ static void on_tick(struct watch *w, uint32_t events)
 	(void)events;
 	(void)!read(w->fd, &n, sizeof(n));
 	c->tick_armed = 0; /* a one-shot timer: fired, so disarmed */
-	monitor_consume(c->mon);
-	if (!c->stopping)
-		server_tick(c);
-	ending_tick(c);
+	/* During a hand-over deaths, clients and hang-ups wait for the new image. */
+	if (!handover_draining(c)) {
+		monitor_consume(c->mon);
+		if (!c->stopping)
+			server_tick(c);
+		ending_tick(c);
+	}
 	crash_tick(c);
 	if (audit_pending(c->audit) && mono_ms() >= c->audit_retry_ms) {
 		audit_retry(c->audit);
@@ -187,6 +198,10 @@ static void arm_tick(void *arg)
 	int64_t next = server_next_deadline(c), t;
 	struct itimerspec its = { 0 };
 
+	handover_poll(c);
+	t = handover_next_deadline(c);
+	if (t < next)
+		next = t;
 	t = ending_next_deadline(c);
 	if (t < next)
 		next = t;
@@ -228,6 +243,8 @@ static void on_monitor(struct watch *w, uint32_t events)
 	struct collector *c = w->data;
 
 	(void)events;
+	if (handover_draining(c))
+		return; /* left in the ring for the new image */
 	monitor_consume(c->mon);
 	report_lost(c);
 }
@@ -240,6 +257,7 @@ static int watch_signals(struct collector *c)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	sigaddset(&set, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	c->signal_w.fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -306,8 +324,12 @@ static int check_capabilities(void)
 	return 1;
 }
 
+static char last_error[512];
+
 static int fail(const char *what, int err)
 {
+	snprintf(last_error, sizeof(last_error), "%s%s%s", what, err ? ": " : "",
+		 err ? strerror(-err) : "");
 	fprintf(stderr, "faultguardd: %s%s%s\n", what, err ? ": " : "", err ? strerror(-err) : "");
 	return 1;
 }
@@ -315,22 +337,30 @@ static int fail(const char *what, int err)
 int main(int argc, char **argv)
 {
 	struct collector c;
+	char pin_dir[PATH_MAX];
 	const char *why = NULL;
 	struct flags f;
-	int err, rc;
+	int err, rc, keep, ho_fd;
 
 	memset(&c, 0, sizeof(c));
 	c.state_dirfd = -1;
 	c.listen_w.fd = -1;
+	/* Started by a predecessor's hand-over (SIGUSR2)? Its state is in this fd. */
+	ho_fd = handover_incoming();
 	rc = parse_flags(argc, argv, &f);
-	if (rc)
-		return rc;
-	rc = config_build(&c.cfg, &f.cfg, stderr);
+	if (!rc)
+		rc = config_build(&c.cfg, &f.cfg, stderr);
+	if (rc && ho_fd >= 0)
+		handover_fallback(ho_fd, "the new binary does not accept the flags or the config");
 	if (rc || f.check_config)
 		return f.check_config ? check_config(&c.cfg, rc) : rc;
-	if ((rc = check_capabilities()))
+	if ((rc = check_capabilities())) {
+		handover_fallback(ho_fd, "the new binary lacks capabilities");
 		return rc;
-	if (server_in_use(c.cfg.socket_path)) {
+	}
+	if (f.handover_check)
+		return handover_check(&c);
+	if (ho_fd < 0 && server_in_use(c.cfg.socket_path)) {
 		fprintf(stderr, "faultguardd: another faultguardd is already listening on %s\n",
 			c.cfg.socket_path);
 		return 1;
@@ -339,7 +369,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	rc = 1;
 	if ((err = loop_new(&c.loop)) || (err = registry_init(&c)) || (err = rescue_init(&c)) ||
-	    (err = held_init(&c)) || (err = workers_new(&c))) {
+	    (err = held_init(&c)) || (err = workers_new(&c)) ||
+	    (err = handover_init(&c, argc, argv))) {
 		fail("cannot set up", err);
 		goto cleanup;
 	}
@@ -360,7 +391,11 @@ int main(int argc, char **argv)
 		fail(why, err);
 		goto cleanup;
 	}
-	if ((err = monitor_open(&c.mon, ending_on_event, &c, c.cfg.verbose > 1, &why))) {
+	if ((err = late_pin_dir(c.cfg.state_dir, pin_dir, sizeof(pin_dir)))) {
+		fail("cannot name the BPF pin directory", err);
+		goto cleanup;
+	}
+	if ((err = monitor_open(&c.mon, ending_on_event, &c, c.cfg.verbose > 1, pin_dir, &why))) {
 		fail(why, err);
 		goto cleanup;
 	}
@@ -374,11 +409,26 @@ int main(int argc, char **argv)
 		fail("cannot set up the event loop", err);
 		goto cleanup;
 	}
-	audit_start(&c);
-	/* Last: the socket's appearance tells everyone we are ready. */
-	if ((err = server_open(&c, &why))) {
-		fail(why, err);
-		goto cleanup;
+	if (ho_fd >= 0) {
+		/* A hand-over: the socket, registrations and connections are ours already. */
+		if ((err = handover_restore(&c, ho_fd, &why))) {
+			fail(why, err);
+			goto cleanup;
+		}
+		ho_fd = -1;
+	} else {
+		audit_start(&c);
+		/* Deaths while no collector ran: recorded before anyone is served. */
+		if (monitor_adopted(c.mon) && c.cfg.verbose)
+			fprintf(stderr, "faultguardd: took over %u watched processes from %s\n",
+				monitor_adopted(c.mon), pin_dir);
+		monitor_drain_adopted(c.mon);
+		late_sweep(&c);
+		/* Last: the socket's appearance tells everyone we are ready. */
+		if ((err = server_open(&c, &why))) {
+			fail(why, err);
+			goto cleanup;
+		}
 	}
 	notify_ready(&c);
 	if (c.cfg.verbose)
@@ -397,15 +447,30 @@ int main(int argc, char **argv)
 			(unsigned long long)monitor_lost(c.mon));
 
 cleanup:
+	/* A new image that could not take over: the old binary takes the state back. */
+	if (ho_fd >= 0)
+		handover_fallback(ho_fd, last_error[0] ? last_error : "the new binary failed at start");
+	handover_free(&c);
 	workers_drain(&c);
 	workers_free(&c);
 	held_free(&c);
 	ops_free(&c);
 	server_close(&c);
+	/*
+	 * Processes still registered (or taken over and alive) stay watched by
+	 * the pinned programs for the next collector: a restart loses no death.
+	 * With none, the pins go.
+	 */
+	keep = !c.mon || monitor_noted(c.mon) > 0 || rc;
+	if (c.mon && c.cfg.verbose)
+		fprintf(stderr, "faultguardd: %s\n",
+			keep ? "the BPF programs stay pinned, watching for the next collector"
+			     : "nothing left to watch: the BPF pins are removed");
+	monitor_close(c.mon, keep);
+	c.mon = NULL;
 	registry_free(&c);
 	rescue_free(&c);
 	backtrace_free(&c);
-	monitor_close(c.mon);
 	audit_close(c.audit);
 	if (c.state_dirfd >= 0)
 		close(c.state_dirfd);

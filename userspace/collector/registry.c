@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/late.h"
 #include "common/timefmt.h"
 
 #define REG_BUCKETS 16384u
@@ -223,6 +224,7 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 	u->regs++;
 	u->bytes += size;
 	c->nregs++;
+	late_note(c, r);
 	*out = r;
 	return 0;
 }

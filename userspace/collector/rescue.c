@@ -78,6 +78,11 @@ unsigned int rescue_running(const struct collector *c)
 	return c->rescues ? c->rescues->nrunning : 0;
 }
 
+unsigned int rescue_queued(const struct collector *c)
+{
+	return c->rescues ? (unsigned int)c->rescues->count : 0;
+}
+
 /* @us, @latency_us in microseconds; -1: null. */
 static void audit_rescue(struct collector *c, const struct rescue_request *req, const char *status,
 			 int exit_code, int sig, int64_t us, int64_t latency_us, const char *out,
@@ -248,7 +253,7 @@ static int spawn(struct collector *c, struct rescue *r)
 		.signal = req->signal,
 		.exit_code = req->exit_code,
 	};
-	char *env[RESCUE_ENV_COUNT + 1], store[8192];
+	char *env[RESCUE_ENV_COUNT + 2], store[8192];
 	struct user_spawn u = {
 		.uid = req->uid,
 		.gid = req->gid,
@@ -263,6 +268,8 @@ static int spawn(struct collector *c, struct rescue *r)
 
 	if (rescue_env_format(&re, env, store, sizeof(store)))
 		return -E2BIG;
+	env[RESCUE_ENV_COUNT] = req->autosave ? "FAULTGUARD_AUTOSAVE=1" : NULL;
+	env[RESCUE_ENV_COUNT + 1] = NULL;
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return -errno;
 	u.out_fd = out[1];
@@ -423,4 +430,209 @@ void rescue_free(struct collector *c)
 	free(q->pending);
 	free(q);
 	c->rescues = NULL;
+}
+
+/* --- the hand-over (handover.c): running and queued rescues carry over ------ */
+
+static const char *const known_causes[] = {
+	"segfault", "bus_error", "abort",  "illegal_instruction", "fp_exception", "trap",
+	"oom_killed", "killed",  "terminated", "signal",          "exit_error",   "unknown",
+};
+
+static const char *cause_intern(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s && i < sizeof(known_causes) / sizeof(known_causes[0]); i++)
+		if (!strcmp(s, known_causes[i]))
+			return known_causes[i];
+	return "signal";
+}
+
+static long long jget(json_object *o, const char *key, long long dflt)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_int64(v) : dflt;
+}
+
+static const char *jgets(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+static json_object *request_state(const struct rescue_request *req, int (*keep)(void *, int),
+				  void *arg)
+{
+	json_object *o = json_object_new_object(), *g = json_object_new_array();
+	int i;
+
+	json_object_object_add(o, "id", json_object_new_string(req->id));
+	json_object_object_add(o, "app", json_object_new_string(req->app));
+	json_object_object_add(o, "pid", json_object_new_int(req->pid));
+	json_object_object_add(o, "uid", json_object_new_int64(req->uid));
+	json_object_object_add(o, "gid", json_object_new_int64(req->gid));
+	for (i = 0; i < req->ngroups; i++)
+		json_object_array_add(g, json_object_new_int64(req->groups[i]));
+	json_object_object_add(o, "groups", g);
+	json_object_object_add(o, "argv", audit_argv(req->argv));
+	json_object_object_add(o, "no_snapshot", json_object_new_int(req->no_snapshot));
+	json_object_object_add(o, "snapshot", json_object_new_string(req->snapshot));
+	json_object_object_add(o, "snap_fd",
+			       json_object_new_int(req->snap_fd >= 0 ? keep(arg, req->snap_fd) : -1));
+	json_object_object_add(o, "stored", json_object_new_string(req->stored ? req->stored : "disk"));
+	json_object_object_add(o, "autosave", json_object_new_int(req->autosave));
+	json_object_object_add(o, "cause", json_object_new_string(req->cause ? req->cause : "signal"));
+	json_object_object_add(o, "signal", json_object_new_int(req->signal));
+	json_object_object_add(o, "exit_code", json_object_new_int(req->exit_code));
+	json_object_object_add(o, "death_mono_ns", json_object_new_int64(req->death_mono_ns));
+	return o;
+}
+
+json_object *rescue_handover_save(struct collector *c, int (*keep)(void *arg, int fd), void *arg)
+{
+	struct rescue_queue *q = c->rescues;
+	json_object *o = json_object_new_object(), *run = json_object_new_array();
+	json_object *queued = json_object_new_array();
+	const struct rescue *r;
+	size_t i;
+
+	for (r = q->running; r; r = r->next) {
+		json_object *x = json_object_new_object();
+
+		json_object_object_add(x, "req", request_state(r->req, keep, arg));
+		json_object_object_add(x, "pid", json_object_new_int(r->pid));
+		json_object_object_add(x, "pidfd", json_object_new_int(keep(arg, r->pid_w.fd)));
+		json_object_object_add(x, "timer_fd", json_object_new_int(keep(arg, r->timer_w.fd)));
+		json_object_object_add(x, "out_fd", json_object_new_int(r->out_w.fd >= 0
+										 ? keep(arg, r->out_w.fd)
+										 : -1));
+		json_object_object_add(x, "out", json_object_new_string_len(r->out, (int)r->out_len));
+		json_object_object_add(x, "start_ns", json_object_new_int64(r->start_ns));
+		json_object_object_add(x, "timed_out", json_object_new_int(r->timed_out));
+		json_object_array_add(run, x);
+	}
+	for (i = 0; i < q->count; i++)
+		json_object_array_add(queued,
+				      request_state(q->pending[(q->head + i) % q->cap], keep, arg));
+	json_object_object_add(o, "running", run);
+	json_object_object_add(o, "queued", queued);
+	return o;
+}
+
+static struct rescue_request *request_of(json_object *o)
+{
+	struct rescue_request *req = calloc(1, sizeof(*req));
+	json_object *g, *a;
+	size_t i, n;
+
+	if (!req)
+		return NULL;
+	snprintf(req->id, sizeof(req->id), "%s", jgets(o, "id") ?: "");
+	snprintf(req->app, sizeof(req->app), "%s", jgets(o, "app") ?: "");
+	req->pid = (pid_t)jget(o, "pid", 0);
+	req->uid = (uid_t)jget(o, "uid", -1);
+	req->gid = (gid_t)jget(o, "gid", -1);
+	if (json_object_object_get_ex(o, "groups", &g) && json_object_is_type(g, json_type_array)) {
+		n = json_object_array_length(g);
+		req->ngroups = n > FG_MAX_GROUPS ? FG_MAX_GROUPS : (int)n;
+		for (i = 0; i < (size_t)req->ngroups; i++)
+			req->groups[i] = (gid_t)json_object_get_int64(json_object_array_get_idx(g, i));
+	}
+	if (json_object_object_get_ex(o, "argv", &a) && json_object_is_type(a, json_type_array)) {
+		n = json_object_array_length(a);
+		req->argv = calloc(n + 1, sizeof(char *));
+		for (i = 0; req->argv && i < n; i++)
+			req->argv[i] = strdup(json_object_get_string(json_object_array_get_idx(a, i)) ?: "");
+	}
+	req->no_snapshot = (int)jget(o, "no_snapshot", 0);
+	snprintf(req->snapshot, sizeof(req->snapshot), "%s", jgets(o, "snapshot") ?: "");
+	req->snap_fd = (int)jget(o, "snap_fd", -1);
+	if (req->snap_fd >= 0)
+		fcntl(req->snap_fd, F_SETFD, FD_CLOEXEC);
+	req->stored = jgets(o, "stored") && !strcmp(jgets(o, "stored"), "memory") ? "memory" : "disk";
+	req->autosave = (int)jget(o, "autosave", 0);
+	req->cause = cause_intern(jgets(o, "cause"));
+	req->signal = (int)jget(o, "signal", 0);
+	req->exit_code = (int)jget(o, "exit_code", -1);
+	req->death_mono_ns = jget(o, "death_mono_ns", 0);
+	return req;
+}
+
+static int adopt_fd(int fd)
+{
+	if (fd >= 0)
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
+
+void rescue_handover_restore(struct collector *c, json_object *o)
+{
+	struct rescue_queue *q = c->rescues;
+	json_object *run = NULL, *queued = NULL;
+	size_t i, n;
+
+	if (!o)
+		return;
+	json_object_object_get_ex(o, "running", &run);
+	json_object_object_get_ex(o, "queued", &queued);
+	n = run && json_object_is_type(run, json_type_array) ? json_object_array_length(run) : 0;
+	for (i = 0; i < n; i++) {
+		json_object *x = json_object_array_get_idx(run, i), *req_o = NULL, *out;
+		struct rescue *r = calloc(1, sizeof(*r));
+		const char *text;
+
+		json_object_object_get_ex(x, "req", &req_o);
+		if (!r || !req_o || !(r->req = request_of(req_o))) {
+			free(r);
+			continue;
+		}
+		r->c = c;
+		r->pid = (pid_t)jget(x, "pid", 0);
+		r->start_ns = jget(x, "start_ns", 0);
+		r->timed_out = (int)jget(x, "timed_out", 0);
+		if (json_object_object_get_ex(x, "out", &out) && (text = json_object_get_string(out))) {
+			size_t len = (size_t)json_object_get_string_len(out);
+
+			r->out_len = len < OUTPUT_MAX ? len : OUTPUT_MAX;
+			memcpy(r->out, text, r->out_len);
+		}
+		/* The timer keeps counting across execve: its time limit carries over. */
+		r->pid_w = (struct watch){ .fd = adopt_fd((int)jget(x, "pidfd", -1)),
+					   .fn = on_exit_pidfd, .data = r };
+		r->timer_w = (struct watch){ .fd = adopt_fd((int)jget(x, "timer_fd", -1)),
+					     .fn = on_timeout, .data = r };
+		r->out_w = (struct watch){ .fd = adopt_fd((int)jget(x, "out_fd", -1)),
+					   .fn = on_output, .data = r };
+		if (r->pid_w.fd < 0 || r->timer_w.fd < 0 || loop_add(c->loop, &r->pid_w, EPOLLIN) ||
+		    loop_add(c->loop, &r->timer_w, EPOLLIN) ||
+		    (r->out_w.fd >= 0 && loop_add(c->loop, &r->out_w, EPOLLIN))) {
+			fprintf(stderr, "faultguardd: rescue %s (pid %d) was not taken over: its "
+					"record is lost\n", r->req->id, (int)r->pid);
+			if (r->pid_w.fd >= 0)
+				close(r->pid_w.fd);
+			if (r->timer_w.fd >= 0)
+				close(r->timer_w.fd);
+			if (r->out_w.fd >= 0)
+				close(r->out_w.fd);
+			rescue_release(r);
+			continue;
+		}
+		r->next = q->running;
+		if (q->running)
+			q->running->prev = r;
+		q->running = r;
+		q->nrunning++;
+	}
+	n = queued && json_object_is_type(queued, json_type_array) ? json_object_array_length(queued)
+								     : 0;
+	for (i = 0; i < n; i++) {
+		struct rescue_request *req = request_of(json_object_array_get_idx(queued, i));
+
+		if (req && enqueue(q, req))
+			request_free(req);
+	}
+	pump_queue(c);
 }

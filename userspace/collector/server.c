@@ -728,3 +728,84 @@ void server_close(struct collector *c)
 		c->listen_w.fd = -1;
 	}
 }
+
+/* --- the hand-over (handover.c) ------------------------------------------------ */
+
+void server_pause(struct collector *c, int pause)
+{
+	struct conn *cn;
+
+	if (c->listen_w.fd >= 0) {
+		if (pause)
+			loop_pause(c->loop, &c->listen_w);
+		else
+			loop_resume(c->loop, &c->listen_w, EPOLLIN);
+	}
+	for (cn = c->conns; cn; cn = cn->next) {
+		if (pause)
+			loop_pause(c->loop, &cn->w);
+		else
+			loop_resume(c->loop, &cn->w,
+				    EPOLLIN | EPOLLRDHUP | (cn->out ? EPOLLOUT : 0));
+	}
+}
+
+struct conn *server_conn_next(const struct collector *c, const struct conn *prev)
+{
+	return prev ? prev->next : c->conns;
+}
+
+int server_conn_fd(const struct conn *cn)
+{
+	return cn->w.fd;
+}
+
+struct reg *server_conn_reg(const struct conn *cn)
+{
+	return cn->reg;
+}
+
+/* A query answer half made, or a connection on its way out: not handed over (it ends). */
+int server_conn_busy(const struct conn *cn)
+{
+	return cn->answer || cn->closing || cn->w.dead;
+}
+
+/* The packets queued for @cn, in order: @fn(@arg, bytes, len) each. */
+void server_conn_queued(const struct conn *cn, void (*fn)(void *arg, const void *p, size_t len),
+			void *arg)
+{
+	const struct packet *pk;
+
+	for (pk = cn->out; pk; pk = pk->next)
+		fn(arg, pk->data, pk->len);
+}
+
+int server_adopt_listen(struct collector *c, int fd)
+{
+	c->listen_w.fd = fd;
+	c->listen_w.fn = on_listen;
+	c->listen_w.data = c;
+	return loop_add(c->loop, &c->listen_w, EPOLLIN);
+}
+
+struct conn *server_adopt(struct collector *c, int fd, struct reg *r)
+{
+	struct conn *before = c->conns, *cn;
+
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	accept_one(c, fd);
+	cn = c->conns;
+	if (cn == before || cn->w.fd != fd)
+		return NULL;
+	if (r) {
+		cn->reg = r;
+		r->conn = cn;
+		if (cn->pidfd >= 0)
+			close(cn->pidfd);
+		cn->pidfd = -1;
+		set_deadline(cn, NO_DEADLINE);
+	}
+	return cn;
+}
