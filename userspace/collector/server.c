@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/container.h"
 #include "collector/query.h"
 #include "common/proto.h"
 #include "dict/dict.h"
@@ -284,6 +285,9 @@ static void audit_register(struct collector *c, const struct reg *r)
 	json_object_object_add(rec, "uid", json_object_new_int64(r->id.uid));
 	json_object_object_add(rec, "gid", json_object_new_int64(r->id.gid));
 	json_object_object_add(rec, "comm", audit_str(r->id.comm));
+	json_object_object_add(rec, "ns_pid",
+			       r->id.ns_pid > 0 ? json_object_new_int(r->id.ns_pid) : NULL);
+	json_object_object_add(rec, "cgroup", r->id.cgroup[0] ? audit_str(r->id.cgroup) : NULL);
 	json_object_object_add(rec, "rescue_argv", audit_argv(r->argv));
 	audit_emit(c->audit, rec);
 }
@@ -296,29 +300,13 @@ static int peer_alive(int pidfd)
 	return poll(&p, 1, 0) == 0;
 }
 
-/*
- * A rescue command names a program in the app's filesystem. The collector
- * runs it from its own mount namespace, so an app in another one (a
- * container) could have it run the wrong program, or none: such apps may
- * register for snapshots only.
- */
-static int same_mount_ns(pid_t pid)
-{
-	struct stat mine, theirs;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	if (stat("/proc/self/ns/mnt", &mine) < 0 || stat(path, &theirs) < 0)
-		return 0;
-	return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
-}
-
 static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int nfds)
 {
 	struct collector *c = cn->c;
+	struct container *ct = NULL;
 	const char *why = NULL;
 	int64_t size;
-	int err, other_ns;
+	int err;
 
 	if (cn->reg) {
 		reject(cn, -EALREADY, "this connection already registered a dictionary");
@@ -338,20 +326,24 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	 * /proc is looked up by pid: only a peer still alive after the lookups
 	 * proves they were about it, not about a process that took its pid since.
 	 */
-	other_ns = m->argv && !same_mount_ns(cn->id.pid);
-	if (cn->pidfd < 0 || procinfo_read(cn->id.pid, &cn->id) || !peer_alive(cn->pidfd)) {
+	if (cn->pidfd < 0 || procinfo_read(cn->id.pid, &cn->id)) {
 		reject(cn, -ESRCH, "the registering process is gone");
 		return;
 	}
-	if (other_ns) {
-		reject(cn, -EXDEV, "the app runs in another mount namespace (a container), where "
-				   "the collector cannot run its rescue command; register without one "
-				   "to get snapshots only");
+	err = container_probe(cn->pidfd, &cn->id, !!m->argv, &ct, &why);
+	if (err) {
+		reject(cn, err, why);
 		return;
 	}
-	err = registry_add(c, &cn->id, cn->pidfd, fds[0], (uint64_t)size, m->app, m->argv,
+	if (!peer_alive(cn->pidfd)) {
+		container_free(ct);
+		reject(cn, -ESRCH, "the registering process is gone");
+		return;
+	}
+	err = registry_add(c, &cn->id, cn->pidfd, fds[0], (uint64_t)size, m->app, m->argv, ct,
 			   m->flags, cn, &cn->reg, &why);
 	if (err < 0) {
+		container_free(ct);
 		reject(cn, err, why);
 		return;
 	}

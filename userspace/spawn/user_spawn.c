@@ -4,10 +4,12 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,7 +43,8 @@ static void lookup(const struct user_spawn *u, struct account *a)
 		a->groups[0] = u->gid;
 		a->ngroups = 1;
 	}
-	if (getpwuid_r(u->uid, &pw, buf, sizeof(buf), &pwp) || !pwp)
+	/* A container's user is in its own /etc/passwd, read by the child (container_account). */
+	if (u->ns || getpwuid_r(u->uid, &pw, buf, sizeof(buf), &pwp) || !pwp)
 		return;
 	snprintf(a->home, sizeof(a->home), "%s", pw.pw_dir);
 	snprintf(a->user, sizeof(a->user), "%s", pw.pw_name);
@@ -125,15 +128,134 @@ static void set_fd_path(struct env *e, const char *name, char *buf, size_t len)
 	}
 }
 
+enum step { STEP_START, STEP_UTS, STEP_IPC, STEP_NET, STEP_MNT, STEP_ROOT, STEP_USER, STEP_EXEC };
+
+struct child_err {
+	int err;
+	int step;
+};
+
+/* Points @e's entry @name ("HOME=") at @val, copied into @buf at *@at. */
+static void env_replace(struct env *e, const char *name, const char *val, size_t vlen, char *buf,
+			size_t len, size_t *at)
+{
+	size_t n = strlen(name);
+	char *p = buf + *at;
+	int i;
+
+	if (*at + n + vlen + 1 > len)
+		return;
+	memcpy(p, name, n);
+	memcpy(p + n, val, vlen);
+	p[n + vlen] = '\0';
+	*at += n + vlen + 1;
+	for (i = 0; i < e->n; i++)
+		if (!strncmp(e->v[i], name, n)) {
+			e->v[i] = p;
+			return;
+		}
+	if (e->n < ENV_MAX - 1) {
+		e->v[e->n++] = p;
+		e->v[e->n] = NULL;
+	}
+}
+
+/*
+ * In a container, as the user already: its name, home and shell from the
+ * container's /etc/passwd, parsed by hand (NSS could load the container's
+ * code). Returns the home ("/" when not found), kept in @buf.
+ */
+static const char *container_account(struct env *e, uid_t uid, char *buf, size_t len)
+{
+	static char file[65536];
+	const char *home = "/";
+	size_t at = 0;
+	ssize_t n = 0, got;
+	char *line, *next;
+	int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return home;
+	while ((size_t)n < sizeof(file) - 1 &&
+	       (got = read(fd, file + n, sizeof(file) - 1 - (size_t)n)) > 0)
+		n += got;
+	close(fd);
+	file[n] = '\0';
+	for (line = file; line && *line; line = next) {
+		char *f[7];
+		int k = 0;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		f[k++] = line;
+		while (k < 7 && (f[k] = strchr(f[k - 1], ':')))
+			*f[k++]++ = '\0';
+		if (k < 7 || strtoul(f[2], NULL, 10) != uid || !*f[2])
+			continue;
+		env_replace(e, "USER=", f[0], strlen(f[0]), buf, len, &at);
+		env_replace(e, "LOGNAME=", f[0], strlen(f[0]), buf, len, &at);
+		if (f[6][0] == '/')
+			env_replace(e, "SHELL=", f[6], strlen(f[6]), buf, len, &at);
+		if (f[5][0] == '/') {
+			env_replace(e, "HOME=", f[5], strlen(f[5]), buf, len, &at);
+			home = f[5];
+		}
+		break;
+	}
+	return home;
+}
+
+/* A copy of fd @fd above USER_SPAWN_FD if it is that one (it is about to be replaced). */
+static int off_fd3(int fd)
+{
+	return fd == USER_SPAWN_FD ? fcntl(fd, F_DUPFD_CLOEXEC, USER_SPAWN_FD + 1) : fd;
+}
+
+/* In the child, still privileged: the container's namespaces and root. */
+static int enter(const struct user_spawn_ns *ns, int *step)
+{
+	static const struct {
+		int step, type;
+	} order[] = { { STEP_UTS, CLONE_NEWUTS }, { STEP_IPC, CLONE_NEWIPC },
+		      { STEP_NET, CLONE_NEWNET }, { STEP_MNT, CLONE_NEWNS } };
+	int fds[] = { ns->uts, ns->ipc, ns->net, ns->mnt };
+	size_t i;
+
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		*step = order[i].step;
+		if (fds[i] >= 0 && setns(fds[i], order[i].type) < 0)
+			return -1;
+	}
+	*step = STEP_ROOT;
+	if (fchdir(ns->root) < 0 || chroot(".") < 0)
+		return -1;
+	return 0;
+}
+
+/* Every capability out of the bounding set: an exec as uid 0 gains none. */
+static int drop_bounding(void)
+{
+	int cap;
+
+	for (cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	return 0;
+}
+
 /* In the forked child: become the user and run the program. Never returns. */
 static void __attribute__((noreturn))
 child(const struct user_spawn *u, const struct account *a, struct env *e, int err_fd)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	extern char **environ;
-	char fd_path[320];
+	char fd_path[320], account[2048];
+	struct user_spawn_ns ns = { -1, -1, -1, -1, -1, -1 };
+	struct child_err ce = { 0, STEP_START };
+	const char *home = a->home;
 	sigset_t none;
-	int null_fd, oom_fd, sig, err;
+	int null_fd, oom_fd, sig;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -147,6 +269,14 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		goto fail;
 	/* Nothing of ours may leak into the program (err_fd is CLOEXEC already). */
 	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+	if (u->ns) {
+		ns = *u->ns;
+		ns.mnt = off_fd3(ns.mnt);
+		ns.uts = off_fd3(ns.uts);
+		ns.ipc = off_fd3(ns.ipc);
+		ns.net = off_fd3(ns.net);
+		ns.root = off_fd3(ns.root);
+	}
 	if (u->pass_fd >= 0) {
 		if (err_fd == USER_SPAWN_FD)
 			err_fd = fcntl(err_fd, F_DUPFD_CLOEXEC, USER_SPAWN_FD + 1);
@@ -162,6 +292,11 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		(void)!write(oom_fd, "0", 1);
 		close(oom_fd);
 	}
+	/* In a container: into its namespaces and root, then nothing of ours but the fds. */
+	if (u->ns && (enter(&ns, &ce.step) < 0 || (ce.step = STEP_USER, drop_bounding() < 0) ||
+		      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0))
+		goto fail;
+	ce.step = STEP_USER;
 	/* Root, or a user given CAP_SETUID (the collector run with ambient capabilities). */
 	if (geteuid() == 0 || (caps_effective() & CAPS_BIT(CAP_SETUID))) {
 		if (setgroups((size_t)a->ngroups, a->groups) < 0 ||
@@ -172,10 +307,15 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		 * uid to another keeps them (ambient ones even across exec):
 		 * none of ours may reach a non-root program.
 		 */
-		if (u->uid != 0 && caps_drop_all() < 0)
+		if ((u->uid != 0 || u->ns) && caps_drop_all() < 0)
 			goto fail;
 		/* A non-root program must not be able to get root back. */
 		if (u->uid != 0 && (setuid(0) == 0 || caps_effective())) {
+			errno = EPERM;
+			goto fail;
+		}
+		/* Nor may a container's root keep the host's capabilities. */
+		if (u->ns && caps_effective()) {
 			errno = EPERM;
 			goto fail;
 		}
@@ -184,22 +324,108 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		errno = EPERM;
 		goto fail;
 	}
-	if (chdir(a->home) < 0 && chdir("/") < 0)
+	if (u->ns)
+		home = container_account(e, u->uid, account, sizeof(account));
+	if (chdir(home) < 0 && chdir("/") < 0)
 		goto fail;
 	environ = e->v;
+	ce.step = STEP_EXEC;
 	execvp(u->argv[0], u->argv);
 fail:
-	err = errno;
-	(void)!write(err_fd, &err, sizeof(err));
+	ce.err = errno;
+	(void)!write(err_fd, &ce, sizeof(ce));
 	_exit(127);
+}
+
+static void say_why(const struct user_spawn *u, const struct child_err *ce, char *why, size_t len)
+{
+	static const char *const ns_name[] = {
+		[STEP_UTS] = "uts", [STEP_IPC] = "ipc", [STEP_NET] = "network", [STEP_MNT] = "mount",
+	};
+	const char *msg = strerror(ce->err);
+
+	if (!why || !len)
+		return;
+	why[0] = '\0';
+	if (!u->ns)
+		return;
+	switch (ce->step) {
+	case STEP_UTS:
+	case STEP_IPC:
+	case STEP_NET:
+	case STEP_MNT:
+		snprintf(why, len, "cannot enter the app's %s namespace (%s); the rescue command is "
+				   "not run on the host",
+			 ns_name[ce->step], msg);
+		break;
+	case STEP_ROOT:
+		snprintf(why, len, "cannot take the container's root directory (%s); the rescue "
+				   "command is not run on the host",
+			 msg);
+		break;
+	case STEP_USER:
+		snprintf(why, len, "cannot become the app's user in the container (%s)", msg);
+		break;
+	case STEP_EXEC:
+		snprintf(why, len, "cannot run the rescue command inside the container (%s)", msg);
+		break;
+	default:
+		snprintf(why, len, "cannot start the rescue in the container (%s)", msg);
+	}
+}
+
+/*
+ * Forks into the PID namespace @pidns (-1: ours): only the calling thread's
+ * namespace for children is switched, and back right after the fork.
+ * A namespace whose init has died takes no new process: -ENOMEM from fork.
+ */
+static pid_t fork_in(int pidns, int *in_ns_err)
+{
+	pid_t pid;
+	int self, err;
+
+	*in_ns_err = 0;
+	if (pidns < 0)
+		return fork();
+	self = open("/proc/thread-self/ns/pid", O_RDONLY | O_CLOEXEC);
+	if (self < 0)
+		return -1;
+	if (setns(pidns, CLONE_NEWPID) < 0) {
+		err = errno;
+		close(self);
+		*in_ns_err = err;
+		errno = err;
+		return -1;
+	}
+	pid = fork();
+	err = errno;
+	if (pid != 0) {
+		/* Back to ours, for every later fork of this thread; it cannot fail for our own. */
+		if (setns(self, CLONE_NEWPID) < 0)
+			abort();
+		if (pid < 0)
+			*in_ns_err = err;
+	}
+	close(self);
+	errno = err;
+	return pid;
 }
 
 int user_spawn(const struct user_spawn *u, pid_t *pid)
 {
+	return user_spawn_why(u, pid, NULL, 0);
+}
+
+int user_spawn_why(const struct user_spawn *u, pid_t *pid, char *why, size_t len)
+{
+	struct child_err ce = { 0, STEP_START };
 	struct account a;
-	int errp[2], child_err = 0, err;
+	int errp[2], err, in_ns_err;
 	struct env *e;
 	ssize_t n;
+
+	if (why && len)
+		why[0] = '\0';
 
 	if (!u->argv || !u->argv[0])
 		return -EINVAL;
@@ -215,23 +441,32 @@ int user_spawn(const struct user_spawn *u, pid_t *pid)
 		goto out;
 	}
 	fflush(NULL);
-	*pid = fork();
+	*pid = fork_in(u->ns ? u->ns->pid : -1, &in_ns_err);
 	if (*pid == 0)
 		child(u, &a, e, errp[1]);
 	close(errp[1]);
 	if (*pid < 0) {
 		err = -errno;
 		close(errp[0]);
+		if (why && in_ns_err == ENOMEM)
+			snprintf(why, len, "the app's PID namespace has no init left (the container "
+					   "ended with it), so nothing can start in it; the rescue "
+					   "command is not run on the host");
+		else if (why && in_ns_err)
+			snprintf(why, len, "cannot enter the app's PID namespace (%s); the rescue "
+					   "command is not run on the host",
+				 strerror(in_ns_err));
 		goto out;
 	}
-	/* Exec closes the pipe; a failure before it sends its errno. */
+	/* Exec closes the pipe; a failure before it sends its errno and step. */
 	do
-		n = read(errp[0], &child_err, sizeof(child_err));
+		n = read(errp[0], &ce, sizeof(ce));
 	while (n < 0 && errno == EINTR);
 	close(errp[0]);
-	if (n == sizeof(child_err)) {
+	if (n == sizeof(ce)) {
 		waitpid(*pid, NULL, 0);
-		err = -child_err;
+		err = -ce.err;
+		say_why(u, &ce, why, len);
 	}
 out:
 	free(e);
