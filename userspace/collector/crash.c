@@ -10,6 +10,7 @@
 
 #include "auditlog/records.h"
 #include "collector/backtrace.h"
+#include "collector/claim.h"
 #include "collector/collector.h"
 #include "collector/container.h"
 #include "collector/crash.h"
@@ -399,6 +400,9 @@ static void small_path(struct crash *cr)
 		return;
 	}
 	cr->afd = store_open_dir(c, "snapshots", cr->who.uid, cr->who.gid, cr->app);
+	/* Before the file appears: a claim must never see a container's snapshot without it. */
+	if (cr->afd >= 0 && cr->who.in_container)
+		claim_write_scope(cr->afd, cr->id, cr->who.cgroup);
 	err = cr->afd < 0 ? cr->afd
 			  : store_write_bytes(cr->afd, cr->name, cr->bytes, cr->nbytes, cr->who.uid,
 					      cr->who.gid, &cr->sync_fd);
@@ -487,6 +491,8 @@ static void take_done(struct work *w)
 		crash_put(cr);
 		return;
 	}
+	if (cr->who.in_container)
+		claim_write_scope(cr->afd, cr->id, cr->who.cgroup);
 	cr->work = (struct work){ .lane = LANE_SNAP, .uid = cr->who.uid, .run = store_run,
 				  .done = store_done };
 	workers_submit(c, &cr->work); /* our reference goes with it */

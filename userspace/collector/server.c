@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/claim.h"
 #include "collector/container.h"
 #include "collector/query.h"
 #include "common/proto.h"
@@ -360,6 +361,71 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	send_ack(cn, 0, "registered");
 }
 
+/* The ACK of a claim, with the snapshot's fd: sent now (nothing else is queued on a claim). */
+static void send_ack_fd(struct conn *cn, const char *text, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t buf[PROTO_MAX_MSG];
+	int len = proto_encode_ack(buf, sizeof(buf), 0, text);
+	struct iovec iov = { .iov_base = buf, .iov_len = len > 0 ? (size_t)len : 0 };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (len <= 0 || cn->out) {
+		server_drop(cn->c, cn);
+		return;
+	}
+	do
+		n = sendmsg(cn->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		server_drop(cn->c, cn);
+}
+
+static void handle_claim(struct conn *cn, const char *app)
+{
+	struct container *ct = NULL;
+	const char *why = NULL;
+	char id[256];
+	int fd;
+
+	if (cn->reg) {
+		reject(cn, -EALREADY, "a registration's connection cannot claim");
+		return;
+	}
+	/* Where the claimer is (its cgroup, a container or not), proven about it by its pidfd. */
+	fd = cn->pidfd < 0 ? -ESRCH : container_probe(cn->pidfd, &cn->id, 0, &ct, &why);
+	if (!fd && !peer_alive(cn->pidfd))
+		fd = -ESRCH;
+	if (fd) {
+		reject(cn, fd, fd == -ESRCH ? "the claiming process is gone" : why);
+		return;
+	}
+	fd = claim_find(cn->c, &cn->id, app, id, sizeof(id), &why);
+	if (fd < 0) {
+		send_ack(cn, fd, why);
+		server_finish(cn);
+		return;
+	}
+	send_ack_fd(cn, id, fd);
+	close(fd);
+	if (!cn->w.dead)
+		server_finish(cn);
+}
+
 static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int *fds, int nfds)
 {
 	struct proto_msg m;
@@ -378,6 +444,9 @@ static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int 
 			ending_on_close(cn->c, cn->reg);
 		else
 			server_finish(cn);
+		break;
+	case PROTO_CLAIM:
+		handle_claim(cn, m.text);
 		break;
 	case PROTO_QUERY:
 		/* A client that never reads would hold its queued answer forever. */
