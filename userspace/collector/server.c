@@ -51,6 +51,7 @@ struct conn {
 	struct reg *reg;
 	int64_t deadline; /* mono ms: to register, or to read the answer; 0 once registered */
 	int closing;      /* close once the output queue is empty */
+	int polling_out;  /* EPOLLOUT is asked for (a send would have blocked) */
 	struct packet *out, *out_tail;
 	unsigned int nout;
 	struct answer *answer; /* a query answer still being made (query.c) */
@@ -166,7 +167,9 @@ static void flush_out(struct conn *cn)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+			if (!cn->polling_out)
+				loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+			cn->polling_out = 1;
 			return;
 		}
 		/* Sent, or the peer is gone: either way this packet is done. */
@@ -180,7 +183,10 @@ static void flush_out(struct conn *cn)
 			return;
 		}
 	}
-	loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLRDHUP);
+	/* Only when it changes: a registration's ACK costs no epoll_ctl. */
+	if (cn->polling_out)
+		loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLRDHUP);
+	cn->polling_out = 0;
 	if (cn->answer)
 		query_continue(cn->c, cn); /* all sent: make more of the answer */
 	else if (cn->closing)
@@ -306,6 +312,7 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	struct collector *c = cn->c;
 	struct container *ct = NULL;
 	const char *why = NULL;
+	struct reg *r;
 	int64_t size;
 	int err;
 
@@ -326,6 +333,7 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	/*
 	 * /proc is looked up by pid: only a peer still alive after the lookups
 	 * proves they were about it, not about a process that took its pid since.
+	 * The record is written after the ACK, off the app's wait.
 	 */
 	if (cn->pidfd < 0 || procinfo_read(cn->id.pid, &cn->id)) {
 		reject(cn, -ESRCH, "the registering process is gone");
@@ -348,17 +356,18 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 		reject(cn, err, why);
 		return;
 	}
-	/* Back after a hang-up: protected all along, but the hang-up is on record. */
-	if (err == 1)
-		ending_note_hangup(c, cn->reg);
 	/* The registration owns them now. */
 	cn->pidfd = -1;
 	fds[0] = -1;
 	m->argv = NULL;
 	m->argc = 0;
 	set_deadline(cn, NO_DEADLINE);
-	audit_register(c, cn->reg);
+	r = cn->reg; /* before the ACK: a failed send drops the connection, not the registration */
 	send_ack(cn, 0, "registered");
+	/* Back after a hang-up: protected all along, but the hang-up is on record. */
+	if (err == 1)
+		ending_note_hangup(c, r);
+	audit_register(c, r);
 }
 
 /* The ACK of a claim, with the snapshot's fd: sent now (nothing else is queued on a claim). */
@@ -578,7 +587,7 @@ static int peer_identity(int fd, struct identity *id, int *pidfd)
 		if (*pidfd < 0)
 			return -errno;
 	}
-	fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+	/* Both kinds are close-on-exec already (pidfd_open's, SO_PEERPIDFD's). */
 	return 0;
 }
 
