@@ -139,7 +139,8 @@ int claim_take(int dirfd, uid_t uid, int in_container, const char *cgroup, int c
 	int dup, fd = -ENOENT;
 	DIR *d;
 
-	dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+	/* A description of its own: a dup would share (and keep) the caller's offset. */
+	dup = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dup < 0)
 		return -errno;
 	d = fdopendir(dup);
