@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -128,7 +129,11 @@ static void set_fd_path(struct env *e, const char *name, char *buf, size_t len)
 	}
 }
 
-enum step { STEP_START, STEP_UTS, STEP_IPC, STEP_NET, STEP_MNT, STEP_ROOT, STEP_USER, STEP_EXEC };
+enum step {
+	STEP_START, STEP_UTS, STEP_IPC, STEP_NET, STEP_MNT, STEP_ROOT, STEP_PIDNS, STEP_USER,
+	STEP_EXEC,
+	STEP_FORKED, /* not a failure: err is the pid of the program's process (own_pidns) */
+};
 
 struct child_err {
 	int err;
@@ -212,8 +217,13 @@ static int off_fd3(int fd)
 	return fd == USER_SPAWN_FD ? fcntl(fd, F_DUPFD_CLOEXEC, USER_SPAWN_FD + 1) : fd;
 }
 
-/* In the child, still privileged: the container's namespaces and root. */
-static int enter(const struct user_spawn_ns *ns, int *step)
+/*
+ * In the child, still privileged: the container's namespaces and root.
+ * @private_mnt: then a mount namespace of our own, a copy of the
+ * container's with every mount private, so that what we mount there
+ * (a /proc) reaches neither the container nor the host.
+ */
+static int enter(const struct user_spawn_ns *ns, int *step, int private_mnt)
 {
 	static const struct {
 		int step, type;
@@ -228,9 +238,15 @@ static int enter(const struct user_spawn_ns *ns, int *step)
 			return -1;
 	}
 	*step = STEP_ROOT;
-	if (fchdir(ns->root) < 0 || chroot(".") < 0)
+	if (fchdir(ns->root) < 0)
 		return -1;
-	return 0;
+	/* The copy keeps our working directory (the container's root) and root (its namespace's). */
+	*step = STEP_PIDNS;
+	if (private_mnt && (unshare(CLONE_NEWNS) < 0 ||
+			    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0))
+		return -1;
+	*step = STEP_ROOT;
+	return chroot(".");
 }
 
 /* Every capability out of the bounding set: an exec as uid 0 gains none. */
@@ -244,9 +260,36 @@ static int drop_bounding(void)
 	return 0;
 }
 
+/*
+ * The app's PID namespace takes no process (its init died): in the private
+ * copy of the container's mount namespace (enter), a PID namespace of our
+ * own whose init is the program, with a /proc of it. We fork that init as the collector's child (CLONE_PARENT),
+ * tell its pid on @err_fd and leave; the init goes on. Returns in the
+ * init only; -1 with errno on failure.
+ */
+static int own_pid_namespace(int err_fd)
+{
+	struct child_err forked = { 0, STEP_FORKED };
+	long c2;
+
+	if (unshare(CLONE_NEWPID) < 0)
+		return -1;
+	c2 = syscall(SYS_clone, CLONE_PARENT, 0, 0, 0, 0);
+	if (c2 < 0)
+		return -1;
+	if (c2 > 0) {
+		forked.err = (int)c2;
+		(void)!write(err_fd, &forked, sizeof(forked));
+		_exit(0);
+	}
+	setsid();
+	return mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+}
+
 /* In the forked child: become the user and run the program. Never returns. */
 static void __attribute__((noreturn))
-child(const struct user_spawn *u, const struct account *a, struct env *e, int err_fd)
+child(const struct user_spawn *u, const struct account *a, struct env *e, int err_fd,
+      int own_pidns)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	extern char **environ;
@@ -283,8 +326,6 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		if (u->pass_fd == USER_SPAWN_FD ? fcntl(USER_SPAWN_FD, F_SETFD, 0) < 0
 						: dup2(u->pass_fd, USER_SPAWN_FD) < 0)
 			goto fail;
-		if (u->fd_path_var)
-			set_fd_path(e, u->fd_path_var, fd_path, sizeof(fd_path));
 	}
 	/* The collector's OOMScoreAdjust= protects the collector: a rescue is an ordinary process. */
 	oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
@@ -293,7 +334,9 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		close(oom_fd);
 	}
 	/* In a container: into its namespaces and root, then nothing of ours but the fds. */
-	if (u->ns && (enter(&ns, &ce.step) < 0 || (ce.step = STEP_USER, drop_bounding() < 0) ||
+	if (u->ns && (enter(&ns, &ce.step, own_pidns) < 0 ||
+		      (own_pidns && (ce.step = STEP_PIDNS, own_pid_namespace(err_fd) < 0)) ||
+		      (ce.step = STEP_USER, drop_bounding() < 0) ||
 		      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0))
 		goto fail;
 	ce.step = STEP_USER;
@@ -328,6 +371,9 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 		home = container_account(e, u->uid, account, sizeof(account));
 	if (chdir(home) < 0 && chdir("/") < 0)
 		goto fail;
+	/* Our pid as the program sees it: in the namespace it runs in, known only now. */
+	if (u->pass_fd >= 0 && u->fd_path_var)
+		set_fd_path(e, u->fd_path_var, fd_path, sizeof(fd_path));
 	environ = e->v;
 	ce.step = STEP_EXEC;
 	execvp(u->argv[0], u->argv);
@@ -361,6 +407,12 @@ static void say_why(const struct user_spawn *u, const struct child_err *ce, char
 	case STEP_ROOT:
 		snprintf(why, len, "cannot take the container's root directory (%s); the rescue "
 				   "command is not run on the host",
+			 msg);
+		break;
+	case STEP_PIDNS:
+		snprintf(why, len, "the app's PID namespace has no init left, and a PID namespace of "
+				   "the rescue's own with a /proc in the container cannot be made (%s); "
+				   "the rescue command is not run on the host",
 			 msg);
 		break;
 	case STEP_USER:
@@ -420,7 +472,7 @@ int user_spawn_why(const struct user_spawn *u, pid_t *pid, char *why, size_t len
 {
 	struct child_err ce = { 0, STEP_START };
 	struct account a;
-	int errp[2], err, in_ns_err;
+	int errp[2], err, in_ns_err, own_pidns = 0;
 	struct env *e;
 	ssize_t n;
 
@@ -443,28 +495,49 @@ int user_spawn_why(const struct user_spawn *u, pid_t *pid, char *why, size_t len
 	fflush(NULL);
 	*pid = fork_in(u->ns ? u->ns->pid : -1, &in_ns_err);
 	if (*pid == 0)
-		child(u, &a, e, errp[1]);
+		child(u, &a, e, errp[1], 0);
+	if (*pid < 0 && in_ns_err == ENOMEM) {
+		/* Its init died: the other namespaces, and a PID namespace of the rescue's own. */
+		own_pidns = 1;
+		*pid = fork();
+		if (*pid == 0)
+			child(u, &a, e, errp[1], 1);
+	}
 	close(errp[1]);
 	if (*pid < 0) {
 		err = -errno;
 		close(errp[0]);
-		if (why && in_ns_err == ENOMEM)
-			snprintf(why, len, "the app's PID namespace has no init left (the container "
-					   "ended with it), so nothing can start in it; the rescue "
-					   "command is not run on the host");
-		else if (why && in_ns_err)
+		if (why && in_ns_err && in_ns_err != ENOMEM)
 			snprintf(why, len, "cannot enter the app's PID namespace (%s); the rescue "
 					   "command is not run on the host",
 				 strerror(in_ns_err));
 		goto out;
 	}
-	/* Exec closes the pipe; a failure before it sends its errno and step. */
+	/*
+	 * Exec closes the pipe; a failure before it sends its errno and step.
+	 * In a PID namespace of its own, first the pid of the program's process.
+	 */
 	do
 		n = read(errp[0], &ce, sizeof(ce));
 	while (n < 0 && errno == EINTR);
+	if (own_pidns) {
+		waitpid(*pid, NULL, 0);
+		if (n == sizeof(ce) && ce.step == STEP_FORKED) {
+			*pid = ce.err;
+			do
+				n = read(errp[0], &ce, sizeof(ce));
+			while (n < 0 && errno == EINTR);
+		} else if (n != sizeof(ce)) {
+			ce = (struct child_err){ EIO, STEP_PIDNS };
+			n = sizeof(ce);
+		} else {
+			*pid = -1; /* reaped already */
+		}
+	}
 	close(errp[0]);
 	if (n == sizeof(ce)) {
-		waitpid(*pid, NULL, 0);
+		if (*pid > 0)
+			waitpid(*pid, NULL, 0);
 		err = -ce.err;
 		say_why(u, &ce, why, len);
 	}

@@ -18,7 +18,9 @@
 /*
  * A container to run the program in: namespace fds (mount, uts, ipc, net,
  * pid; -1: stay in ours) and its root directory (an O_PATH fd). The
- * program is forked into the PID namespace, enters the others, takes the
+ * program is forked into the PID namespace (one whose init died takes no
+ * process: then into a PID namespace of its own, as its init, with its own
+ * /proc in a private copy of the mount namespace), enters the others, takes the
  * root, drops to the user with no capability and no_new_privs, and only
  * then resolves a path (its home, its argv[0]) or reads a file (the
  * user's name, home and shell from the container's /etc/passwd, parsed
