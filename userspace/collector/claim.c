@@ -49,7 +49,7 @@ int claim_find(struct collector *c, const struct identity *who, const char *app,
 		return dirfd;
 	}
 	fd = dirfd < 0 ? -ENOENT
-		       : claim_take(dirfd, who->uid, who->in_container, who->cgroup, 1, id, id_len);
+		       : claim_take(dirfd, who->uid, !who->on_host, who->cgroup, 1, id, id_len);
 	if (dirfd >= 0)
 		close(dirfd);
 	if (fd < 0) {

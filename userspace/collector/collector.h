@@ -46,7 +46,11 @@ struct identity {
 	char comm[17];
 	uint64_t start_ticks; /* /proc/PID/stat starttime, clock ticks since boot */
 	pid_t ns_pid;         /* the pid in its own PID namespace (0: unknown) */
-	int in_container;     /* another mount namespace or root than the collector's */
+	/*
+	 * 1 only once proven to share the collector's mount namespace and root:
+	 * whatever leaves it 0 (an identity made elsewhere) counts as a container.
+	 */
+	int on_host;
 	char cgroup[512];     /* from /proc/PID/cgroup ("" unknown) */
 };
 
@@ -192,7 +196,7 @@ struct rescue_request {
 	gid_t groups[FG_MAX_GROUPS];
 	char **argv; /* owned by the request */
 	struct container *ct; /* owned: run inside these namespaces; NULL: on the host */
-	int in_container;     /* the app was in a container (ct NULL: it could not be kept) */
+	int on_host;          /* proven on the host (identity.on_host); else ct or no rescue */
 	int no_snapshot; /* the dictionary could not be read: nothing to rescue with */
 	char snapshot[4096]; /* the file, when the snapshot is on disk */
 	int snap_fd;         /* else the sealed memfd holding it (owned; -1: none) */

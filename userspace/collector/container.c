@@ -173,8 +173,8 @@ int container_probe(int pidfd, struct identity *id, int rescue, struct container
 		return -ESRCH;
 	}
 	id->ns_pid = pidns ? id->pid : read_ns_pid(id->pid);
-	id->in_container = !mnt || !root;
-	if (!id->in_container || !rescue)
+	id->on_host = mnt && root;
+	if (id->on_host || !rescue)
 		return 0;
 	user = same_as(id->pid, "ns/user", &me->user);
 	if (user == 0) {

@@ -308,7 +308,7 @@ static void start_rescue(struct crash *cr, const char *path, int fd)
 	cr->argv = NULL;
 	req->ct = cr->ct;
 	cr->ct = NULL;
-	req->in_container = cr->who.in_container;
+	req->on_host = cr->who.on_host;
 	req->no_snapshot = !path && fd < 0;
 	snprintf(req->snapshot, sizeof(req->snapshot), "%s", path ? path : "");
 	req->snap_fd = fd;
@@ -401,7 +401,7 @@ static void small_path(struct crash *cr)
 	}
 	cr->afd = store_open_dir(c, "snapshots", cr->who.uid, cr->who.gid, cr->app);
 	/* Before the file appears: a claim must never see a container's snapshot without it. */
-	if (cr->afd >= 0 && cr->who.in_container)
+	if (cr->afd >= 0 && !cr->who.on_host)
 		claim_write_scope(cr->afd, cr->id, cr->who.cgroup);
 	err = cr->afd < 0 ? cr->afd
 			  : store_write_bytes(cr->afd, cr->name, cr->bytes, cr->nbytes, cr->who.uid,
@@ -491,7 +491,7 @@ static void take_done(struct work *w)
 		crash_put(cr);
 		return;
 	}
-	if (cr->who.in_container)
+	if (!cr->who.on_host)
 		claim_write_scope(cr->afd, cr->id, cr->who.cgroup);
 	cr->work = (struct work){ .lane = LANE_SNAP, .uid = cr->who.uid, .run = store_run,
 				  .done = store_done };

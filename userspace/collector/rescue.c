@@ -335,7 +335,7 @@ static void run_now(struct collector *c, struct rescue_request *req)
 	r->req = req;
 	why[0] = '\0';
 	/* Never the case (a container's registration keeps them), and never run on the host. */
-	if (req->in_container && !req->ct) {
+	if (!req->on_host && !req->ct) {
 		snprintf(why, sizeof(why), "the app ran in a container whose namespaces were not "
 					   "kept; the rescue command is not run on the host");
 		err = -EXDEV;
