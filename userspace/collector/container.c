@@ -139,15 +139,20 @@ static int open_ns(int pidfd, pid_t pid, unsigned long req, const char *name)
 
 void container_free(struct container *ct)
 {
-	int *fds[] = { &ct->ns.mnt, &ct->ns.uts, &ct->ns.ipc, &ct->ns.net, &ct->ns.pid,
-		       &ct->ns.root };
-	size_t i;
-
 	if (!ct)
 		return;
-	for (i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0)
-			close(*fds[i]);
+	if (ct->ns.mnt >= 0)
+		close(ct->ns.mnt);
+	if (ct->ns.uts >= 0)
+		close(ct->ns.uts);
+	if (ct->ns.ipc >= 0)
+		close(ct->ns.ipc);
+	if (ct->ns.net >= 0)
+		close(ct->ns.net);
+	if (ct->ns.pid >= 0)
+		close(ct->ns.pid);
+	if (ct->ns.root >= 0)
+		close(ct->ns.root);
 	free(ct);
 }
 
