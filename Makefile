@@ -154,6 +154,7 @@ $(BUILD)/tests/test_ops_syslog $(BUILD)/tests/test_ops_audit_chain: $(OBJ)/users
 $(filter $(BUILD)/tests/test_collector_%,$(COLT_BINS)): $(OBJ)/tests/collector/crash_check.o
 $(filter $(BUILD)/tests/test_hostile_%,$(COLT_BINS)): $(OBJ)/tests/collector/hostile.o
 $(filter $(BUILD)/tests/test_ops_%,$(COLT_BINS)): $(OBJ)/tests/collector/ops.o
+$(filter %_container %_claim,$(COLT_BINS)): $(OBJ)/tests/collector/container.o
 
 $(BUILD)/tests/helpers/%: $(OBJ)/tests/helpers/%.o $(BUILD)/libfaultguard.a
 	$(call msg,LD,$@)

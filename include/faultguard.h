@@ -117,6 +117,19 @@ struct fg_snapshot *fg_snapshot_read_fd(int fd, size_t *discarded);
 /* Writes @s atomically (temporary name, fsync, rename) as a .fgsnap file, mode 0600. */
 int fg_snapshot_save(const struct fg_snapshot *s, const char *path);
 
+/*
+ * The data an abnormal end of this app (@opts->app) left, at its next start
+ * (SPEC §8.5): the newest snapshot of the app under the caller's uid that
+ * nobody has claimed, claimed now (a second call gives the one before it,
+ * or ENOENT). Asks the collector at @opts->socket_path ($FAULTGUARD_SOCKET,
+ * else the default), which passes the file as a descriptor (this works in
+ * a container); with no collector listening, reads the standalone state
+ * directory (SPEC §6). NULL with errno ENOENT when there is none, EINVAL for
+ * a bad app name; other errno values say why the collector could not be asked.
+ * Only @opts->sz, ->app and ->socket_path are read. Close with fg_snapshot_close.
+ */
+struct fg_snapshot *fg_claim_previous(const struct fg_opts *opts);
+
 /* What the snapshot file records about who died. Any out pointer may be NULL. */
 int fg_snapshot_meta(const struct fg_snapshot *s, const char **app, int *pid, unsigned int *uid,
 		     long long *time_ms);

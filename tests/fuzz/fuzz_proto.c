@@ -35,6 +35,7 @@ static int encode_again(const struct proto_msg *m)
 		return proto_encode_ack(out, sizeof(out), m->status, m->text);
 	case PROTO_QUERY:
 	case PROTO_TEXT:
+	case PROTO_CLAIM:
 		return proto_encode_text(out, sizeof(out), m->type, m->text, strlen(m->text));
 	default:
 		return proto_encode_simple(out, sizeof(out), m->type);

@@ -234,6 +234,7 @@ static void messages(void)
 		buf);
 	message("query", proto_encode_text(buf, sizeof(buf), PROTO_QUERY, "status", 6), buf);
 	message("text", proto_encode_text(buf, sizeof(buf), PROTO_TEXT, "app pid uid\n", 12), buf);
+	message("claim", proto_encode_text(buf, sizeof(buf), PROTO_CLAIM, "editor", 6), buf);
 }
 
 int main(int argc, char **argv)

@@ -28,7 +28,9 @@
  * "overwritten" with its same value, on and on; answer "churning"), "hangup" (shut down the
  * library's connection to the collector under it, as a careless app
  * might; answer "hungup N" with the number of sockets shut), or a death
- * mode.
+ * mode, or "newns" (in a container: leave the mount namespace it registered
+ * from for a new one whose /ct-only is a tmpfs holding another rescue.sh,
+ * which would touch /out/from-new-ns; answer "newns 0" or "newns -errno").
  * With no "--", the app registers no rescue command.
  *
  * --scribbler: after "ready", a child process maps the dictionary's memfd
@@ -47,7 +49,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -260,6 +264,25 @@ static void *churn(void *arg)
 }
 
 /* One mode or command; returns only when the app goes on. */
+static int new_mount_ns(void)
+{
+	static const char evil[] = "#!/bin/sh\ntouch /out/from-new-ns\n";
+	int fd;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("evil", "/ct-only", "tmpfs", 0, "mode=0755") < 0)
+		return -errno;
+	fd = open("/ct-only/rescue.sh", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, evil, sizeof(evil) - 1) != (ssize_t)sizeof(evil) - 1) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
 static void act(struct fg *fg, const char *what)
 {
 	if (!strcmp(what, "exec")) {
@@ -286,6 +309,8 @@ static void act(struct fg *fg, const char *what)
 		pthread_t t;
 
 		say(pthread_create(&t, NULL, churn, fg) ? "error\n" : "churning\n");
+	} else if (!strcmp(what, "newns")) {
+		say("newns %d\n", new_mount_ns());
 	} else if (!strcmp(what, "registered")) {
 		say("registered %d\n", fg_registered(fg));
 	} else if (app_die(fg, what) < 0) {

@@ -146,3 +146,20 @@ def wait_for(predicate, what, timeout=20.0):
             return
         time.sleep(0.02)
     pytest.fail("timed out waiting for " + what)
+
+
+@pytest.mark.parametrize("app", ["", "has space", "slash/no", "x" * 65, ".", ".."])
+def test_claim_previous_rejects_bad_app_names(app, no_socket):
+    with pytest.raises(ValueError):
+        faultguard.claim_previous(app, socket_path=no_socket)
+
+
+def test_claim_previous_argument_types(no_socket):
+    with pytest.raises(TypeError):
+        faultguard.claim_previous(b"bytes-app", socket_path=no_socket)
+
+
+def test_claim_previous_none_when_nothing_was_left(no_socket, tmp_path, monkeypatch):
+    # No collector listens: the standalone state directory, where this app left nothing.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert faultguard.claim_previous("pytest-claim-nothing-%d" % os.getpid(), socket_path=no_socket) is None

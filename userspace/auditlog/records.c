@@ -39,6 +39,9 @@ json_object *record_crash(const struct crash_facts *f)
 	json_object_object_add(rec, "exit_code", int_or_null(!f->signal, f->exit_code));
 	json_object_object_add(rec, "core_dumped",
 			       json_object_new_boolean(f->signal && f->core_dumped));
+	json_object_object_add(rec, "ns_pid", int_or_null(f->ns_pid > 0, f->ns_pid));
+	json_object_object_add(rec, "cgroup",
+			       f->cgroup && f->cgroup[0] ? audit_str(f->cgroup) : NULL);
 	return rec;
 }
 

@@ -27,6 +27,8 @@ struct crash_facts {
 	pid_t sender_pid;
 	uid_t sender_uid;
 	const char *sender_comm; /* up to 16 bytes, not necessarily NUL-terminated */
+	pid_t ns_pid;            /* in its own PID namespace; 0: null */
+	const char *cgroup;      /* NULL or "": null */
 };
 
 struct rescue_facts {

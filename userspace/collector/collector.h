@@ -36,6 +36,7 @@ struct held_list;
 struct workers;
 struct backtraces;
 struct handover;
+struct container;
 
 struct identity {
 	pid_t pid;
@@ -45,6 +46,13 @@ struct identity {
 	gid_t groups[FG_MAX_GROUPS];
 	char comm[17];
 	uint64_t start_ticks; /* /proc/PID/stat starttime, clock ticks since boot */
+	pid_t ns_pid;         /* the pid in its own PID namespace (0: unknown) */
+	/*
+	 * 1 only once proven to share the collector's mount namespace and root:
+	 * whatever leaves it 0 (an identity made elsewhere) counts as a container.
+	 */
+	int on_host;
+	char cgroup[512];     /* from /proc/PID/cgroup ("" unknown) */
 };
 
 struct reg {
@@ -54,6 +62,7 @@ struct reg {
 	uint64_t dict_size;
 	char app[65];
 	char **argv; /* NULL: snapshot only */
+	struct container *ct; /* an app in a container with a rescue: its namespaces (container.c) */
 	uint32_t flags;
 	int64_t registered_ms;
 	struct conn *conn;        /* NULL once the client hung up */
@@ -115,8 +124,8 @@ int registry_contains(struct collector *c, pid_t pid, const struct reg *r);
  * then released here) instead of creating a second one, and returns 1.
  */
 int registry_add(struct collector *c, const struct identity *id, int pidfd, int memfd,
-		 uint64_t size, const char *app, char **argv, uint32_t flags, struct conn *conn,
-		 struct reg **out, const char **why);
+		 uint64_t size, const char *app, char **argv, struct container *ct, uint32_t flags,
+		 struct conn *conn, struct reg **out, const char **why);
 /* Removes @r from every index and frees it (fds closed, BPF unwatched). */
 void registry_remove(struct collector *c, struct reg *r);
 /* Counts of live registrations and connections per uid, for the limits. */
@@ -199,6 +208,8 @@ struct rescue_request {
 	int ngroups;
 	gid_t groups[FG_MAX_GROUPS];
 	char **argv; /* owned by the request */
+	struct container *ct; /* owned: run inside these namespaces; NULL: on the host */
+	int on_host;          /* proven on the host (identity.on_host); else ct or no rescue */
 	int no_snapshot; /* the dictionary could not be read: nothing to rescue with */
 	char snapshot[4096]; /* the file, when the snapshot is on disk */
 	int snap_fd;         /* else the sealed memfd holding it (owned; -1: none) */

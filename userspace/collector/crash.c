@@ -10,7 +10,9 @@
 
 #include "auditlog/records.h"
 #include "collector/backtrace.h"
+#include "collector/claim.h"
 #include "collector/collector.h"
+#include "collector/container.h"
 #include "collector/crash.h"
 #include "collector/held.h"
 #include "collector/ops.h"
@@ -49,6 +51,7 @@ struct crash {
 	int signal, exit_code;
 	int64_t death_ns, when_ms, t0_ns, record_deadline;
 	char **argv;
+	struct container *ct; /* where its rescue runs (NULL: on the host) */
 	/* the dictionary, until the image is taken */
 	int memfd, pidfd;
 	int image;
@@ -125,6 +128,7 @@ void crash_put(struct crash *cr)
 	close_fd(&cr->sync_fd);
 	free(cr->bytes);
 	free_argv(cr->argv);
+	container_free(cr->ct);
 	json_object_put(cr->rescue_rec);
 	free(cr);
 }
@@ -170,6 +174,8 @@ static void audit_crash(struct collector *c, const struct crash *cr, const struc
 		.sender_pid = (pid_t)e->sender_pid,
 		.sender_uid = e->sender_uid,
 		.sender_comm = e->sender_comm,
+		.ns_pid = cr->who.ns_pid,
+		.cgroup = cr->who.cgroup,
 	};
 
 	/* Written when its backtrace is ready (backtrace.c), within a bound. */
@@ -300,6 +306,9 @@ static void start_rescue(struct crash *cr, const char *path, int fd)
 	memcpy(req->groups, cr->who.groups, sizeof(req->groups));
 	req->argv = cr->argv;
 	cr->argv = NULL;
+	req->ct = cr->ct;
+	cr->ct = NULL;
+	req->on_host = cr->who.on_host;
 	req->no_snapshot = !path && fd < 0;
 	snprintf(req->snapshot, sizeof(req->snapshot), "%s", path ? path : "");
 	req->snap_fd = fd;
@@ -391,6 +400,9 @@ static void small_path(struct crash *cr)
 		return;
 	}
 	cr->afd = store_open_dir(c, "snapshots", cr->who.uid, cr->who.gid, cr->app);
+	/* Before the file appears: a claim must never see a container's snapshot without it. */
+	if (cr->afd >= 0 && !cr->who.on_host)
+		claim_write_scope(cr->afd, cr->id, cr->who.cgroup);
 	err = cr->afd < 0 ? cr->afd
 			  : store_write_bytes(cr->afd, cr->name, cr->bytes, cr->nbytes, cr->who.uid,
 					      cr->who.gid, &cr->sync_fd);
@@ -479,6 +491,8 @@ static void take_done(struct work *w)
 		crash_put(cr);
 		return;
 	}
+	if (!cr->who.on_host)
+		claim_write_scope(cr->afd, cr->id, cr->who.cgroup);
 	cr->work = (struct work){ .lane = LANE_SNAP, .uid = cr->who.uid, .run = store_run,
 				  .done = store_done };
 	workers_submit(c, &cr->work); /* our reference goes with it */
@@ -546,6 +560,8 @@ void crash_begin(struct collector *c, struct reg *r, const struct fg_event *e)
 	c->crashes = cr;
 	cr->listed = 1;
 	cr->argv = steal_argv(r);
+	cr->ct = r->ct;
+	r->ct = NULL;
 	cr->memfd = dup_fd(r->memfd);
 	cr->pidfd = dup_fd(r->pidfd);
 	alloc = dict_fd_allocated(r->memfd);

@@ -18,6 +18,7 @@
 #include "collector/backtrace.h"
 #include "collector/collector.h"
 #include "collector/crash.h"
+#include "collector/container.h"
 #include "collector/handover.h"
 #include "collector/held.h"
 #include "collector/late.h"
@@ -359,6 +360,21 @@ static json_object *reg_state(const struct reg *r, struct kept *k)
 	json_object_object_add(o, "argv", audit_argv(r->argv));
 	json_object_object_add(o, "flags", json_object_new_int64(r->flags));
 	json_object_object_add(o, "registered_ms", json_object_new_int64(r->registered_ms));
+	/* What registration proved of where the app lives (container.h), and a container's fds. */
+	json_object_object_add(o, "ns_pid", json_object_new_int(r->id.ns_pid));
+	json_object_object_add(o, "on_host", json_object_new_int(r->id.on_host));
+	json_object_object_add(o, "cgroup", json_object_new_string(r->id.cgroup));
+	if (r->ct) {
+		json_object *ct = json_object_new_object();
+
+		json_object_object_add(ct, "mnt", json_object_new_int(keep(k, r->ct->ns.mnt)));
+		json_object_object_add(ct, "uts", json_object_new_int(keep(k, r->ct->ns.uts)));
+		json_object_object_add(ct, "ipc", json_object_new_int(keep(k, r->ct->ns.ipc)));
+		json_object_object_add(ct, "net", json_object_new_int(keep(k, r->ct->ns.net)));
+		json_object_object_add(ct, "pid", json_object_new_int(keep(k, r->ct->ns.pid)));
+		json_object_object_add(ct, "root", json_object_new_int(keep(k, r->ct->ns.root)));
+		json_object_object_add(o, "ct", ct);
+	}
 	if (r->conn && !server_conn_busy(r->conn)) {
 		json_object_object_add(o, "conn", json_object_new_int(keep(k, server_conn_fd(r->conn))));
 		json_object_object_add(o, "queued", queued_of(r->conn));
@@ -643,9 +659,36 @@ static void close_if(int fd)
 		close(fd);
 }
 
+/* A container's namespace and root fds back (close-on-exec again); NULL for an app on the host. */
+static struct container *restore_container(json_object *o)
+{
+	struct container *ct;
+	json_object *j;
+
+	if (!json_object_object_get_ex(o, "ct", &j) || !j)
+		return NULL;
+	ct = malloc(sizeof(*ct));
+	if (!ct)
+		return NULL; /* then treated as a container whose namespaces are gone: refused */
+	ct->ns.mnt = (int)jint(j, "mnt", -1);
+	ct->ns.uts = (int)jint(j, "uts", -1);
+	ct->ns.ipc = (int)jint(j, "ipc", -1);
+	ct->ns.net = (int)jint(j, "net", -1);
+	ct->ns.pid = (int)jint(j, "pid", -1);
+	ct->ns.root = (int)jint(j, "root", -1);
+	fcntl(ct->ns.mnt, F_SETFD, FD_CLOEXEC);
+	fcntl(ct->ns.uts, F_SETFD, FD_CLOEXEC);
+	fcntl(ct->ns.ipc, F_SETFD, FD_CLOEXEC);
+	fcntl(ct->ns.net, F_SETFD, FD_CLOEXEC);
+	fcntl(ct->ns.pid, F_SETFD, FD_CLOEXEC);
+	fcntl(ct->ns.root, F_SETFD, FD_CLOEXEC);
+	return ct;
+}
+
 /* One registration back, with its connection (or its hang-up); 1 when taken. */
 static int restore_reg(struct collector *c, json_object *o, struct reg **hung)
 {
+	struct container *ct;
 	struct identity id = { 0 };
 	json_object *g = NULL;
 	const char *why = NULL, *app = jstring(o, "app"), *comm = jstring(o, "comm");
@@ -666,11 +709,15 @@ static int restore_reg(struct collector *c, json_object *o, struct reg **hung)
 		for (i = 0; i < id.ngroups; i++)
 			id.groups[i] = (gid_t)json_object_get_int64(json_object_array_get_idx(g, i));
 	}
+	id.ns_pid = (pid_t)jint(o, "ns_pid", 0);
+	id.on_host = (int)jint(o, "on_host", 0);
+	snprintf(id.cgroup, sizeof(id.cgroup), "%s", jstring(o, "cgroup") ? jstring(o, "cgroup") : "");
+	ct = restore_container(o);
 	fcntl(pidfd, F_SETFD, FD_CLOEXEC);
 	fcntl(memfd, F_SETFD, FD_CLOEXEC);
 	argv = json_object_object_get_ex(o, "argv", &a) ? argv_of(a) : NULL;
 	if (!app || pidfd < 0 || memfd < 0 ||
-	    registry_add(c, &id, pidfd, memfd, (uint64_t)jint(o, "size", 0), app, argv,
+	    registry_add(c, &id, pidfd, memfd, (uint64_t)jint(o, "size", 0), app, argv, ct,
 			 (uint32_t)jint(o, "flags", 0), NULL, &r, &why) < 0) {
 		fprintf(stderr, "faultguardd: pid %d's registration was not taken over: %s\n",
 			(int)id.pid, why ? why : "the state is incomplete");
@@ -678,6 +725,7 @@ static int restore_reg(struct collector *c, json_object *o, struct reg **hung)
 		close_if(memfd);
 		close_if(conn);
 		free_argv(argv);
+		container_free(ct);
 		return 0;
 	}
 	r->registered_ms = jint(o, "registered_ms", r->registered_ms);

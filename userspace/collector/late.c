@@ -12,6 +12,9 @@
 #include "auditlog/records.h"
 #include "collector/collector.h"
 #include "collector/late.h"
+
+/* In the note's flags beside the registration's: the app shared our mount namespace and root. */
+#define LATE_ON_HOST (1u << 31)
 #include "collector/ops.h"
 #include "common/cause.h"
 #include "common/crash_id.h"
@@ -44,7 +47,7 @@ void late_note(struct collector *c, const struct reg *r)
 	ri.registered_ms = r->registered_ms;
 	ri.uid = r->id.uid;
 	ri.gid = r->id.gid;
-	ri.flags = r->flags;
+	ri.flags = r->flags | (r->id.on_host ? LATE_ON_HOST : 0);
 	snprintf(ri.app, sizeof(ri.app), "%s", r->app);
 	snprintf(ri.comm, sizeof(ri.comm), "%s", r->id.comm);
 	/* Without it a successor would not know this process: said, the registration stands. */
@@ -397,6 +400,8 @@ void late_on_event(struct collector *c, const struct fg_event *e)
 		free_argv(argv);
 	req->no_snapshot = !have;
 	snprintf(req->snapshot, sizeof(req->snapshot), "%s", have ? path : "");
+	/* Proven on the host at registration; a container's namespaces are gone with it. */
+	req->on_host = !!(ri.flags & LATE_ON_HOST);
 	req->snap_fd = -1;
 	req->stored = "disk";
 	req->autosave = have;

@@ -11,6 +11,7 @@
 
 #include "collector/collector.h"
 #include "collector/late.h"
+#include "collector/container.h"
 #include "common/timefmt.h"
 
 #define REG_BUCKETS 16384u
@@ -154,7 +155,7 @@ static struct reg *find_dict(struct collector *c, const struct identity *id, int
 
 /* The client came back after its connection dropped: same process, same dictionary. */
 static void take_over(struct collector *c, struct reg *r, int pidfd, int memfd, char **argv,
-		      struct conn *conn)
+		      struct container *ct, struct conn *conn)
 {
 	if (r->hangup_deadline) {
 		hungup_unlink(c, r);
@@ -164,11 +165,12 @@ static void take_over(struct collector *c, struct reg *r, int pidfd, int memfd, 
 	close(pidfd);
 	close(memfd);
 	free_argv(argv);
+	container_free(ct);
 }
 
 int registry_add(struct collector *c, const struct identity *id, int pidfd, int memfd,
-		 uint64_t size, const char *app, char **argv, uint32_t flags, struct conn *conn,
-		 struct reg **out, const char **why)
+		 uint64_t size, const char *app, char **argv, struct container *ct, uint32_t flags,
+		 struct conn *conn, struct reg **out, const char **why)
 {
 	struct uid_count *u;
 	struct reg *r;
@@ -181,7 +183,7 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 			*why = "this dictionary is already registered";
 			return -EEXIST;
 		}
-		take_over(c, r, pidfd, memfd, argv, conn);
+		take_over(c, r, pidfd, memfd, argv, ct, conn);
 		*out = r;
 		return 1;
 	}
@@ -215,6 +217,7 @@ int registry_add(struct collector *c, const struct identity *id, int pidfd, int 
 	r->dict_size = size;
 	strcpy(r->app, app);
 	r->argv = argv;
+	r->ct = ct;
 	r->flags = flags;
 	r->conn = conn;
 	r->registered_ms = time_now_ms();
@@ -268,5 +271,6 @@ void registry_remove(struct collector *c, struct reg *r)
 	if (r->memfd >= 0)
 		close(r->memfd);
 	free_argv(r->argv);
+	container_free(r->ct);
 	free(r);
 }

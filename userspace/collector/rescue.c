@@ -23,6 +23,7 @@
 #include "auditlog/records.h"
 #include "collector/backtrace.h"
 #include "collector/collector.h"
+#include "collector/container.h"
 #include "collector/crash.h"
 #include "spawn/rescue_env.h"
 #include "spawn/user_spawn.h"
@@ -69,6 +70,7 @@ static void request_free(struct rescue_request *req)
 	free(req->argv);
 	if (req->snap_fd >= 0)
 		close(req->snap_fd);
+	container_free(req->ct);
 	crash_put(req->cr);
 	free(req);
 }
@@ -237,13 +239,21 @@ static void on_timeout(struct watch *w, uint32_t events)
 	kill(r->pid, SIGKILL);
 }
 
-static int spawn(struct collector *c, struct rescue *r)
+static int spawn(struct collector *c, struct rescue *r, char *why, size_t why_len)
 {
 	struct rescue_request *req = r->req;
 	struct itimerspec its = { .it_value.tv_sec = c->cfg.rescue_timeout_s };
+	/*
+	 * In a container the state directory is not there: the snapshot goes
+	 * in as fd 3, FAULTGUARD_SNAPSHOT its /proc/PID/fd/3 in the container.
+	 */
+	int file_fd = req->ct && req->snap_fd < 0 && req->snapshot[0]
+			      ? open(req->snapshot, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+			      : -1;
+	int pass_fd = req->snap_fd >= 0 ? req->snap_fd : file_fd;
 	struct rescue_env re = {
-		/* In memory: user_spawn sets it to /proc/PID/fd/3 in the command itself. */
-		.snapshot = req->snap_fd >= 0 ? "" : req->snapshot,
+		/* Passed as fd 3: user_spawn sets it to /proc/PID/fd/3 in the command itself. */
+		.snapshot = pass_fd >= 0 ? "" : req->snapshot,
 		.stored = req->stored,
 		.id = req->id,
 		.app = req->app,
@@ -261,21 +271,32 @@ static int spawn(struct collector *c, struct rescue *r)
 		.groups = req->groups,
 		.argv = req->argv,
 		.extra_env = env,
-		.pass_fd = req->snap_fd,
-		.fd_path_var = req->snap_fd >= 0 ? "FAULTGUARD_SNAPSHOT" : NULL,
+		.pass_fd = pass_fd,
+		.fd_path_var = pass_fd >= 0 ? "FAULTGUARD_SNAPSHOT" : NULL,
+		.ns = req->ct ? &req->ct->ns : NULL,
 	};
 	int out[2], err;
 
-	if (rescue_env_format(&re, env, store, sizeof(store)))
-		return -E2BIG;
+	if (req->ct && req->snapshot[0] && req->snap_fd < 0 && file_fd < 0) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open the snapshot for the container's rescue (%s)",
+			 strerror(-err));
+		return err;
+	}
+	if (rescue_env_format(&re, env, store, sizeof(store)) || pipe2(out, O_CLOEXEC) < 0) {
+		err = errno == EMFILE || errno == ENFILE ? -errno : -E2BIG;
+		if (file_fd >= 0)
+			close(file_fd);
+		return err;
+	}
 	env[RESCUE_ENV_COUNT] = req->autosave ? "FAULTGUARD_AUTOSAVE=1" : NULL;
 	env[RESCUE_ENV_COUNT + 1] = NULL;
-	if (pipe2(out, O_CLOEXEC) < 0)
-		return -errno;
 	u.out_fd = out[1];
 	r->start_ns = mono_ns();
-	err = user_spawn(&u, &r->pid);
+	err = user_spawn_why(&u, &r->pid, why, why_len);
 	close(out[1]);
+	if (file_fd >= 0)
+		close(file_fd);
 	if (err) {
 		close(out[0]);
 		return err;
@@ -309,6 +330,7 @@ static void run_now(struct collector *c, struct rescue_request *req)
 {
 	struct rescue_queue *q = c->rescues;
 	struct rescue *r = calloc(1, sizeof(*r));
+	char why[512];
 	int err;
 
 	if (!r) {
@@ -318,9 +340,17 @@ static void run_now(struct collector *c, struct rescue_request *req)
 	}
 	r->c = c;
 	r->req = req;
-	err = spawn(c, r);
+	why[0] = '\0';
+	/* Never the case (a container's registration keeps them), and never run on the host. */
+	if (!req->on_host && !req->ct) {
+		snprintf(why, sizeof(why), "the app ran in a container whose namespaces were not "
+					   "kept; the rescue command is not run on the host");
+		err = -EXDEV;
+	} else {
+		err = spawn(c, r, why, sizeof(why));
+	}
 	if (err) {
-		const char *msg = strerror(-err);
+		const char *msg = why[0] ? why : strerror(-err);
 
 		audit_rescue(c, req, "spawn_error", -1, -1, 0,
 			     (mono_ns() - req->death_mono_ns) / 1000, msg, strlen(msg));

@@ -14,6 +14,7 @@
 #include "collector/held.h"
 #include "collector/ops.h"
 #include "collector/retention.h"
+#include "common/claim_dir.h"
 #include "common/crash_id.h"
 #include "common/timefmt.h"
 
@@ -225,8 +226,18 @@ static int unlink_snapshot(struct collector *c, const struct snapfile *f)
 	close(ufd);
 	if (afd < 0)
 		return -errno;
-	if (unlinkat(afd, f->name, 0) < 0)
+	if (unlinkat(afd, f->name, 0) < 0) {
 		err = -errno;
+	} else {
+		/* What claims keep beside it goes with it. */
+		char side[sizeof(f->name) + 16];
+		size_t n = strlen(f->name) - strlen(".fgsnap");
+
+		snprintf(side, sizeof(side), "%.*s%s", (int)n, f->name, CLAIM_SCOPE_SUFFIX);
+		unlinkat(afd, side, 0);
+		snprintf(side, sizeof(side), "%.*s%s", (int)n, f->name, CLAIM_MARK_SUFFIX);
+		unlinkat(afd, side, 0);
+	}
 	close(afd);
 	return err;
 }

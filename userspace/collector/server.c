@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "collector/collector.h"
+#include "collector/claim.h"
+#include "collector/container.h"
 #include "collector/query.h"
 #include "common/proto.h"
 #include "dict/dict.h"
@@ -49,6 +51,7 @@ struct conn {
 	struct reg *reg;
 	int64_t deadline; /* mono ms: to register, or to read the answer; 0 once registered */
 	int closing;      /* close once the output queue is empty */
+	int polling_out;  /* EPOLLOUT is asked for (a send would have blocked) */
 	struct packet *out, *out_tail;
 	unsigned int nout;
 	struct answer *answer; /* a query answer still being made (query.c) */
@@ -164,7 +167,9 @@ static void flush_out(struct conn *cn)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+			if (!cn->polling_out)
+				loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLOUT | EPOLLRDHUP);
+			cn->polling_out = 1;
 			return;
 		}
 		/* Sent, or the peer is gone: either way this packet is done. */
@@ -178,7 +183,10 @@ static void flush_out(struct conn *cn)
 			return;
 		}
 	}
-	loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLRDHUP);
+	/* Only when it changes: a registration's ACK costs no epoll_ctl. */
+	if (cn->polling_out)
+		loop_mod(cn->c->loop, &cn->w, EPOLLIN | EPOLLRDHUP);
+	cn->polling_out = 0;
 	if (cn->answer)
 		query_continue(cn->c, cn); /* all sent: make more of the answer */
 	else if (cn->closing)
@@ -284,6 +292,9 @@ static void audit_register(struct collector *c, const struct reg *r)
 	json_object_object_add(rec, "uid", json_object_new_int64(r->id.uid));
 	json_object_object_add(rec, "gid", json_object_new_int64(r->id.gid));
 	json_object_object_add(rec, "comm", audit_str(r->id.comm));
+	json_object_object_add(rec, "ns_pid",
+			       r->id.ns_pid > 0 ? json_object_new_int(r->id.ns_pid) : NULL);
+	json_object_object_add(rec, "cgroup", r->id.cgroup[0] ? audit_str(r->id.cgroup) : NULL);
 	json_object_object_add(rec, "rescue_argv", audit_argv(r->argv));
 	audit_emit(c->audit, rec);
 }
@@ -296,29 +307,14 @@ static int peer_alive(int pidfd)
 	return poll(&p, 1, 0) == 0;
 }
 
-/*
- * A rescue command names a program in the app's filesystem. The collector
- * runs it from its own mount namespace, so an app in another one (a
- * container) could have it run the wrong program, or none: such apps may
- * register for snapshots only.
- */
-static int same_mount_ns(pid_t pid)
-{
-	struct stat mine, theirs;
-	char path[64];
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	if (stat("/proc/self/ns/mnt", &mine) < 0 || stat(path, &theirs) < 0)
-		return 0;
-	return mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev;
-}
-
 static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int nfds)
 {
 	struct collector *c = cn->c;
+	struct container *ct = NULL;
 	const char *why = NULL;
+	struct reg *r;
 	int64_t size;
-	int err, other_ns;
+	int err;
 
 	if (cn->reg) {
 		reject(cn, -EALREADY, "this connection already registered a dictionary");
@@ -337,35 +333,106 @@ static void handle_register(struct conn *cn, struct proto_msg *m, int *fds, int 
 	/*
 	 * /proc is looked up by pid: only a peer still alive after the lookups
 	 * proves they were about it, not about a process that took its pid since.
+	 * The record is written after the ACK, off the app's wait.
 	 */
-	other_ns = m->argv && !same_mount_ns(cn->id.pid);
-	if (cn->pidfd < 0 || procinfo_read(cn->id.pid, &cn->id) || !peer_alive(cn->pidfd)) {
+	if (cn->pidfd < 0 || procinfo_read(cn->id.pid, &cn->id)) {
 		reject(cn, -ESRCH, "the registering process is gone");
 		return;
 	}
-	if (other_ns) {
-		reject(cn, -EXDEV, "the app runs in another mount namespace (a container), where "
-				   "the collector cannot run its rescue command; register without one "
-				   "to get snapshots only");
-		return;
-	}
-	err = registry_add(c, &cn->id, cn->pidfd, fds[0], (uint64_t)size, m->app, m->argv,
-			   m->flags, cn, &cn->reg, &why);
-	if (err < 0) {
+	err = container_probe(cn->pidfd, &cn->id, !!m->argv, &ct, &why);
+	if (err) {
 		reject(cn, err, why);
 		return;
 	}
-	/* Back after a hang-up: protected all along, but the hang-up is on record. */
-	if (err == 1)
-		ending_note_hangup(c, cn->reg);
+	if (!peer_alive(cn->pidfd)) {
+		container_free(ct);
+		reject(cn, -ESRCH, "the registering process is gone");
+		return;
+	}
+	err = registry_add(c, &cn->id, cn->pidfd, fds[0], (uint64_t)size, m->app, m->argv, ct,
+			   m->flags, cn, &cn->reg, &why);
+	if (err < 0) {
+		container_free(ct);
+		reject(cn, err, why);
+		return;
+	}
 	/* The registration owns them now. */
 	cn->pidfd = -1;
 	fds[0] = -1;
 	m->argv = NULL;
 	m->argc = 0;
 	set_deadline(cn, NO_DEADLINE);
-	audit_register(c, cn->reg);
+	r = cn->reg; /* before the ACK: a failed send drops the connection, not the registration */
 	send_ack(cn, 0, "registered");
+	/* Back after a hang-up: protected all along, but the hang-up is on record. */
+	if (err == 1)
+		ending_note_hangup(c, r);
+	audit_register(c, r);
+}
+
+/* The ACK of a claim, with the snapshot's fd: sent now (nothing else is queued on a claim). */
+static void send_ack_fd(struct conn *cn, const char *text, int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t buf[PROTO_MAX_MSG];
+	int len = proto_encode_ack(buf, sizeof(buf), 0, text);
+	struct iovec iov = { .iov_base = buf, .iov_len = len > 0 ? (size_t)len : 0 };
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (len <= 0 || cn->out) {
+		server_drop(cn->c, cn);
+		return;
+	}
+	do
+		n = sendmsg(cn->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		server_drop(cn->c, cn);
+}
+
+static void handle_claim(struct conn *cn, const char *app)
+{
+	struct container *ct = NULL;
+	const char *why = NULL;
+	char id[256];
+	int fd;
+
+	if (cn->reg) {
+		reject(cn, -EALREADY, "a registration's connection cannot claim");
+		return;
+	}
+	/* Where the claimer is (its cgroup, a container or not), proven about it by its pidfd. */
+	fd = cn->pidfd < 0 ? -ESRCH : container_probe(cn->pidfd, &cn->id, 0, &ct, &why);
+	if (!fd && !peer_alive(cn->pidfd))
+		fd = -ESRCH;
+	if (fd) {
+		reject(cn, fd, fd == -ESRCH ? "the claiming process is gone" : why);
+		return;
+	}
+	fd = claim_find(cn->c, &cn->id, app, id, sizeof(id), &why);
+	if (fd < 0) {
+		send_ack(cn, fd, why);
+		server_finish(cn);
+		return;
+	}
+	send_ack_fd(cn, id, fd);
+	close(fd);
+	if (!cn->w.dead)
+		server_finish(cn);
 }
 
 static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int *fds, int nfds)
@@ -386,6 +453,9 @@ static void handle_message(struct conn *cn, const uint8_t *buf, size_t len, int 
 			ending_on_close(cn->c, cn->reg);
 		else
 			server_finish(cn);
+		break;
+	case PROTO_CLAIM:
+		handle_claim(cn, m.text);
 		break;
 	case PROTO_QUERY:
 		/* A client that never reads would hold its queued answer forever. */
@@ -517,7 +587,7 @@ static int peer_identity(int fd, struct identity *id, int *pidfd)
 		if (*pidfd < 0)
 			return -errno;
 	}
-	fcntl(*pidfd, F_SETFD, FD_CLOEXEC);
+	/* Both kinds are close-on-exec already (pidfd_open's, SO_PEERPIDFD's). */
 	return 0;
 }
 

@@ -255,6 +255,7 @@ int proto_decode(const void *buf, size_t len, struct proto_msg *m, const char **
 		/* fall through */
 	case PROTO_QUERY:
 	case PROTO_TEXT:
+	case PROTO_CLAIM:
 		if (err)
 			break;
 		m->text = in_str(&in, PROTO_TEXT_MAX, 1);

@@ -26,6 +26,7 @@ enum proto_type {
 	PROTO_QUERY = 4,    /* faultguardctl: a named query ("status", "metrics") */
 	PROTO_TEXT = 5,     /* collector: one chunk of a query's answer */
 	PROTO_END = 6,      /* collector: the answer is complete */
+	PROTO_CLAIM = 7,    /* client: the app whose snapshot to claim; the ACK carries its fd */
 };
 
 struct proto_hdr {
@@ -45,7 +46,7 @@ struct proto_msg {
 	char **argv; /* NULL-terminated, or NULL when no rescue command */
 	/* PROTO_ACK */
 	int32_t status;
-	/* PROTO_ACK, PROTO_QUERY, PROTO_TEXT: NUL-terminated copy of the text */
+	/* PROTO_ACK, PROTO_QUERY, PROTO_TEXT, PROTO_CLAIM: NUL-terminated copy of the text */
 	char *text;
 };
 

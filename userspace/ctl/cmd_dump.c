@@ -91,6 +91,11 @@ static int dump_text(const struct fg_snapshot *s)
 	return 0;
 }
 
+int ctl_dump_snapshot(const struct fg_snapshot *s, int json)
+{
+	return json ? dump_json(s) : dump_text(s);
+}
+
 static int cmd_dump(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -33,7 +33,7 @@ struct client {
 	int first_sock; /* connected and sent by client_start, for the thread to take */
 	struct sockaddr_un addr;
 	int msg_len;
-	uint8_t msg[PROTO_MAX_MSG];
+	uint8_t msg[]; /* the REGISTER message, msg_len bytes */
 };
 
 /* @flags SOCK_NONBLOCK: never wait, not even for a full backlog. */
@@ -201,21 +201,33 @@ int client_start(struct client **out, const char *socket_path, const char *app,
 	struct client *c;
 	int err;
 
+	uint8_t *msg;
+	int len;
+
 	if (strlen(socket_path) >= sizeof(c->addr.sun_path))
 		return -ENAMETOOLONG;
-	c = calloc(1, sizeof(*c));
-	if (!c)
+	/* Encoded in a scratch buffer, kept at its size: no 64 KiB to clear per fg_open. */
+	msg = malloc(PROTO_MAX_MSG);
+	if (!msg)
 		return -ENOMEM;
+	len = proto_encode_register(msg, PROTO_MAX_MSG, app, rescue_argv, flags);
+	if (len < 0) {
+		free(msg);
+		return len;
+	}
+	c = calloc(1, sizeof(*c) + (size_t)len);
+	if (!c) {
+		free(msg);
+		return -ENOMEM;
+	}
+	memcpy(c->msg, msg, (size_t)len);
+	free(msg);
+	c->msg_len = len;
 	c->memfd = memfd;
 	c->sock = -1;
 	c->first_sock = -1;
 	c->addr.sun_family = AF_UNIX;
 	strcpy(c->addr.sun_path, socket_path);
-	c->msg_len = proto_encode_register(c->msg, sizeof(c->msg), app, rescue_argv, flags);
-	if (c->msg_len < 0) {
-		err = c->msg_len;
-		goto err_free;
-	}
 	/*
 	 * The first attempt happens here, so the collector works on the
 	 * registration while our thread is still being created.

@@ -162,20 +162,26 @@ FG_EXPORT struct fg *fg_open(const struct fg_opts *opts)
 		err = fg->memfd;
 		goto err_free;
 	}
-	err = dict_writer_attach(fg->memfd, &fg->w);
-	if (err)
-		goto err_close;
+	/*
+	 * Registration first: the collector checks and records it while we map
+	 * the dictionary and start our thread (the dictionary is complete: it
+	 * was formatted at creation).
+	 */
 	if (!fg->guarded) {
 		err = client_start(&fg->client, socket_path_for(opts), opts->app,
 				   opts->rescue_argv, opts->flags, fg->memfd);
 		if (err)
-			goto err_writer;
+			goto err_close;
 	}
+	err = dict_writer_attach(fg->memfd, &fg->w);
+	if (err)
+		goto err_client;
 	handles_add(fg);
 	return fg;
 
-err_writer:
-	dict_writer_free(fg->w);
+err_client:
+	/* Orderly: the collector forgets it without a rescue. */
+	client_stop(fg->client, 1);
 err_close:
 	close(fg->memfd);
 	if (fg->guarded)

@@ -503,16 +503,22 @@ int snapshot_write_at_unsynced(int dirfd, const char *name, const struct fg_snap
 
 struct fg_snapshot *snapshot_read_at(int dirfd, const char *name)
 {
+	/* O_NONBLOCK: opening a FIFO planted under the name must not wait for a writer. */
+	int fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0)
+		return NULL;
+	return snapshot_read_fd(fd);
+}
+
+struct fg_snapshot *snapshot_read_fd(int fd)
+{
 	struct fg_snapshot *s = NULL;
 	uint8_t *buf, magic[8];
 	struct stat st;
 	size_t off = 0;
-	int fd, err = 0;
+	int err = 0;
 
-	/* O_NONBLOCK: opening a FIFO planted under the name must not wait for a writer. */
-	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > SNAP_MAX_FILE) {
 		err = fstat(fd, &st) < 0 ? errno : EINVAL;
 		close(fd);
@@ -539,7 +545,7 @@ struct fg_snapshot *snapshot_read_at(int dirfd, const char *name)
 		return NULL;
 	}
 	while (off < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + off, (size_t)st.st_size - off);
+		ssize_t r = pread(fd, buf + off, (size_t)st.st_size - off, (off_t)off);
 
 		if (r < 0 && errno == EINTR)
 			continue;

@@ -82,5 +82,7 @@ int snapshot_write_at_unsynced(int dirfd, const char *name, const struct fg_snap
 int snapshot_memfd(const void *p, size_t len);
 /* Reads a .fgsnap file at @dirfd/@name (AT_FDCWD for a path). */
 struct fg_snapshot *snapshot_read_at(int dirfd, const char *name);
+/* The same from an open file (read from offset 0 on; closed in all cases). */
+struct fg_snapshot *snapshot_read_fd(int fd);
 
 #endif

@@ -12,7 +12,23 @@
 #ifndef FG_USER_SPAWN_H
 #define FG_USER_SPAWN_H
 
+#include <stddef.h>
 #include <sys/types.h>
+
+/*
+ * A container to run the program in: namespace fds (mount, uts, ipc, net,
+ * pid; -1: stay in ours) and its root directory (an O_PATH fd). The
+ * program is forked into the PID namespace (one whose init died takes no
+ * process: then into a PID namespace of its own, as its init, with its own
+ * /proc in a private copy of the mount namespace), enters the others, takes the
+ * root, drops to the user with no capability and no_new_privs, and only
+ * then resolves a path (its home, its argv[0]) or reads a file (the
+ * user's name, home and shell from the container's /etc/passwd, parsed
+ * without NSS: no code of the container is ever loaded by root).
+ */
+struct user_spawn_ns {
+	int mnt, uts, ipc, net, pid, root;
+};
 
 struct user_spawn {
 	uid_t uid;
@@ -30,6 +46,7 @@ struct user_spawn {
 	 */
 	int pass_fd;
 	const char *fd_path_var;
+	const struct user_spawn_ns *ns; /* NULL: on the host */
 };
 
 #define USER_SPAWN_FD 3
@@ -40,5 +57,7 @@ struct user_spawn {
  * a failed privilege drop: the child is then already reaped).
  */
 int user_spawn(const struct user_spawn *u, pid_t *pid);
+/* The same; when it fails, a sentence saying why in @why (@len bytes; "" for a plain errno). */
+int user_spawn_why(const struct user_spawn *u, pid_t *pid, char *why, size_t len);
 
 #endif

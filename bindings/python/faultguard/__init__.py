@@ -19,6 +19,8 @@ dictionary::
   parent after an abnormal end (standalone mode: no daemon, no root).
 * :func:`is_active` and :func:`recover` use the autosave file ``start``
   can keep, for when the guardian process itself was killed.
+* :func:`claim_previous` hands back, at the next start, the data the last
+  abnormal end of an app left (the newest snapshot nobody claimed yet).
 * :func:`register` is the system-wide mode: the dictionary is registered
   with the ``faultguardd`` collector, which snapshots it and runs
   ``rescue_argv`` after a crash. No child process.
@@ -29,7 +31,7 @@ Values are stored with ``pickle``; keys are ``str`` of 1 to 255 UTF-8 bytes.
 from ._autosave import is_active, recover
 from ._dict import FaultguardDict
 from ._guard import open_dictionary, start
-from ._snapshot import RescuedData, from_file
+from ._snapshot import ClaimedData, RescuedData, claim_previous, from_file
 
 __all__ = [
     "start",
@@ -39,6 +41,8 @@ __all__ = [
     "load_snapshot",
     "FaultguardDict",
     "RescuedData",
+    "ClaimedData",
+    "claim_previous",
 ]
 
 __version__ = "0.1.0"

@@ -108,6 +108,7 @@ _prototype(
     ],
 )
 _prototype(lib, "fg_snapshot_close", None, [_p])
+_prototype(lib, "fg_claim_previous", _p, [ctypes.POINTER(Opts)])
 
 
 def error_from_code(rc, what):

@@ -3,13 +3,15 @@
 :class:`RescuedData`, and writing a memfd's contents to a .fgsnap file."""
 
 import ctypes
+import errno
 import os
 import pickle
-from collections.abc import MutableMapping
+import re
+from collections.abc import Mapping, MutableMapping
 
 from . import _lib
 
-__all__ = ["RescuedData", "from_fd", "from_file", "save_fd"]
+__all__ = ["RescuedData", "ClaimedData", "from_fd", "from_file", "save_fd", "claim_previous"]
 
 
 class RescuedData(MutableMapping):
@@ -130,3 +132,67 @@ def save_fd(fd, path):
         _lib.lib.fg_snapshot_close(snap)
     if rc < 0:
         raise _lib.error_from_code(rc, "writing %s" % (os.fsdecode(path),))
+
+
+class ClaimedData(Mapping):
+    """A claimed snapshot (:func:`faultguard.claim_previous`): a read-only
+    mapping of the original keys to their unpickled values (a fresh copy at
+    each read). ``app``, ``pid``, ``uid``, ``time_ms`` say who died, when."""
+
+    def __init__(self, rescued):
+        self._data = rescued
+        self.app = rescued.app
+        self.pid = rescued.pid
+        self.uid = rescued.uid
+        self.time_ms = rescued.time_ms
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def raw(self, key):
+        """The stored bytes of ``key`` (the pickle), without unpickling them."""
+        return self._data.raw(key)
+
+    def __repr__(self):
+        return "<faultguard.ClaimedData app=%r keys=%r>" % (self.app, list(self._data))
+
+
+_APP_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def claim_previous(app, socket_path=None):
+    """The data the last abnormal end of ``app`` left, at its next start.
+
+    Returns the newest snapshot of ``app`` under this process's uid that
+    nobody claimed yet, as a :class:`ClaimedData`, and claims it (the next
+    call returns the one before, or None); None when there is none. Asks the
+    faultguardd collector (``socket_path``, else ``$FAULTGUARD_SOCKET``,
+    else the default), which hands the file over as a descriptor (this
+    works from a container); with no collector running, reads the
+    standalone state directory. ValueError for a bad app name, OSError when
+    the collector could not be asked.
+    """
+    if not isinstance(app, str):
+        raise TypeError("app is a str")
+    if app in (".", "..") or not _APP_RE.match(app):
+        raise ValueError("app must be 1-64 characters of [A-Za-z0-9._-]")
+    opts = _lib.Opts()
+    opts.sz = ctypes.sizeof(_lib.Opts)
+    opts.app = app.encode()
+    opts.socket_path = os.fsencode(socket_path) if socket_path is not None else None
+    snap = _lib.lib.fg_claim_previous(ctypes.byref(opts))
+    if not snap:
+        code = ctypes.get_errno()
+        if code == errno.ENOENT:
+            return None
+        raise _lib.error_from_errno("claiming the snapshot of %s" % (app,))
+    try:
+        return ClaimedData(_convert(snap, 0))
+    finally:
+        _lib.lib.fg_snapshot_close(snap)
