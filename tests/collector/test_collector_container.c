@@ -340,3 +340,41 @@ end:
 out:
 	fx_cleanup(&fx);
 }
+
+/*
+ * A hand-over (SIGUSR2) carries what registration learnt of a container
+ * app (its namespaces and root, ns_pid, cgroup): killed after it, the app
+ * is still rescued inside its container, not refused.
+ */
+TEST(container_app_rescued_inside_after_a_handover)
+{
+	json_object *up;
+	struct fx fx;
+	struct ct ct;
+	char line[256];
+
+	if (!ct_begin(&fx))
+		goto out;
+	if (!ct_start(&fx, &ct, &(struct ct_spec){ .app = "ct_handover", .mode = "wait",
+						   .rescue_argv = rescue, .uid = 65534 }))
+		goto out;
+	if (!ASSERT_OK(fx_signal(&fx, SIGUSR2), "SIGUSR2"))
+		goto end;
+	up = fx_wait(&fx, "upgrade", -1, 0, FX_WAIT_MS);
+	if (!ASSERT_NOT_NULL(up, "an upgrade record") ||
+	    !ASSERT_STREQ(jstr(up, "status"), "ok", "the hand-over went through")) {
+		json_object_put(up);
+		goto end;
+	}
+	json_object_put(up);
+	ASSERT_OK(kill((pid_t)ct.host_pid, SIGKILL) ? -errno : 0, "SIGKILL the app from the host");
+	if (ct_read_line(&ct, line, sizeof(line), FX_WAIT_MS))
+		ASSERT_STREQ(line, "app-ended 137", "the app was killed");
+	check_rescued(&fx, &ct, "ct_handover", "killed", 65534);
+end:
+	ct_end(&ct, FX_WAIT_MS);
+	ASSERT_TRUE(fx_alive(&fx), "the collector lives");
+	fx_stop(&fx);
+out:
+	fx_cleanup(&fx);
+}
