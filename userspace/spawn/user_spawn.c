@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sanitizer/asan_interface.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -438,8 +439,7 @@ fail:
 static int host_spawn(const struct user_spawn *u, pid_t *pid)
 {
 	/*
-	 * The child's stack, in our frame: we are stopped while it runs, and
-	 * its memory is ordinary stack to the sanitizers once we return.
+	 * The child's stack, in our frame: we are stopped while it runs.
 	 */
 	_Alignas(64) char stack[CHILD_STACK];
 	struct child_args c = { .u = u };
@@ -472,6 +472,12 @@ static int host_spawn(const struct user_spawn *u, pid_t *pid)
 	*pid = clone(host_child, stack + CHILD_STACK, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
 	err = *pid < 0 ? -errno : 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/*
+	 * Under AddressSanitizer the child's frames left their redzones
+	 * poisoned in @stack, which our frame does not clear on return: a
+	 * later call's frame there would be reported as an overflow.
+	 */
+	ASAN_UNPOISON_MEMORY_REGION(stack, sizeof(stack));
 	if (!err && c.err) {
 		/* It could not exec (a failed privilege drop, no such program): it is gone. */
 		waitpid(*pid, NULL, 0);
