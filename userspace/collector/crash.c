@@ -152,32 +152,37 @@ static int64_t us_since(int64_t t0_ns)
 
 /* --- records --------------------------------------------------------------- */
 
-static void audit_crash(struct collector *c, const struct crash *cr, const struct fg_event *e)
+void crash_facts_of_event(struct crash_facts *f, const struct fg_event *e, int sig)
 {
 	/* The signal seen being sent or delivered is about this death only if it is the fatal one. */
-	int sig = cr->signal;
 	int same = sig && (e->flags & FG_EVF_HAVE_SIGNAL) && (int)e->signal == sig;
+
+	f->signal = sig;
+	f->core_dumped = !!(e->exit_code & 0x80);
+	f->have_si_code = same;
+	f->si_code = e->si_code;
+	f->have_fault = same && (e->flags & FG_EVF_HAVE_FAULT);
+	f->fault_addr = e->fault_addr;
+	f->have_sender = same && (e->flags & FG_EVF_HAVE_SENDER);
+	f->sender_pid = (pid_t)e->sender_pid;
+	f->sender_uid = e->sender_uid;
+	f->sender_comm = e->sender_comm;
+}
+
+static void audit_crash(struct collector *c, const struct crash *cr, const struct fg_event *e)
+{
 	struct crash_facts f = {
 		.id = cr->id,
 		.app = cr->app,
 		.cause = cr->cause,
 		.pid = cr->who.pid,
 		.uid = cr->who.uid,
-		.signal = sig,
 		.exit_code = cr->exit_code,
-		.core_dumped = !!(e->exit_code & 0x80),
-		.have_si_code = same,
-		.si_code = e->si_code,
-		.have_fault = same && (e->flags & FG_EVF_HAVE_FAULT),
-		.fault_addr = e->fault_addr,
-		.have_sender = same && (e->flags & FG_EVF_HAVE_SENDER),
-		.sender_pid = (pid_t)e->sender_pid,
-		.sender_uid = e->sender_uid,
-		.sender_comm = e->sender_comm,
 		.ns_pid = cr->who.ns_pid,
 		.cgroup = cr->who.cgroup,
 	};
 
+	crash_facts_of_event(&f, e, cr->signal);
 	/* Written when its backtrace is ready (backtrace.c), within a bound. */
 	backtrace_crash(c, e, cr->id, record_crash(&f));
 }

@@ -28,6 +28,9 @@ struct reg;
 
 /* @r crashed (the exit record @e): its records, snapshot and rescue begin; @r is removed. */
 void crash_begin(struct collector *c, struct reg *r, const struct fg_event *e);
+/* Fills @f's signal, core dump, si_code, fault and sender fields from the exit record @e of a death by @sig. */
+struct crash_facts;
+void crash_facts_of_event(struct crash_facts *f, const struct fg_event *e, int sig);
 /* The rescue record of @cr: written now, or after its snapshot record. Takes @rec. */
 void crash_rescue_record(struct crash *cr, json_object *rec);
 void crash_put(struct crash *cr); /* accepts NULL */

@@ -11,6 +11,7 @@
 
 #include "auditlog/records.h"
 #include "collector/collector.h"
+#include "collector/crash.h"
 #include "collector/late.h"
 
 /* In the note's flags beside the registration's: the app shared our mount namespace and root. */
@@ -183,26 +184,18 @@ static int64_t death_time_ms(const struct fg_event *e)
 static void audit_late_crash(struct collector *c, const char *id, const struct monitor_reginfo *ri,
 			     const struct fg_event *e, const char *cause, int sig, int status)
 {
-	int same = sig && (e->flags & FG_EVF_HAVE_SIGNAL) && (int)e->signal == sig;
 	struct crash_facts f = {
 		.id = id,
 		.app = ri->app,
 		.cause = cause,
 		.pid = (pid_t)e->tgid,
 		.uid = ri->uid,
-		.signal = sig,
 		.exit_code = sig ? -1 : status,
-		.core_dumped = !!(e->exit_code & 0x80),
-		.have_si_code = same,
-		.si_code = e->si_code,
-		.have_fault = same && (e->flags & FG_EVF_HAVE_FAULT),
-		.fault_addr = e->fault_addr,
-		.have_sender = same && (e->flags & FG_EVF_HAVE_SENDER),
-		.sender_pid = (pid_t)e->sender_pid,
-		.sender_uid = e->sender_uid,
-		.sender_comm = e->sender_comm,
 	};
-	json_object *rec = record_crash(&f);
+	json_object *rec;
+
+	crash_facts_of_event(&f, e, sig);
+	rec = record_crash(&f);
 
 	/* Nothing of where it crashed survives: its stack record went to a ring nobody read. */
 	record_crash_where(rec, -1, NULL, 0, 0, NULL);
