@@ -497,6 +497,56 @@ static inline int64_t bench_mark_read(int fd, long slot)
 	return t;
 }
 
+/* The rescue command that marks its start in slot @slot of @marks_path: @argv (5), @slotbuf its text. */
+static inline void bench_rescue_argv(const char *marks_path, long slot, char *slotbuf, size_t len,
+				     const char **argv)
+{
+	snprintf(slotbuf, len, "%ld", slot);
+	argv[0] = bench_self();
+	argv[1] = BENCH_RESCUE_FLAG;
+	argv[2] = marks_path;
+	argv[3] = slotbuf;
+	argv[4] = NULL;
+}
+
+/* Waits for the rescue of @slot to mark its start in @marks_fd; start - @death[slot] in ms, -1 late. */
+static inline double bench_wait_mark(int marks_fd, const int64_t *death, long slot,
+				     int64_t timeout_s)
+{
+	int64_t deadline = bench_now_ns() + timeout_s * 1000000000LL, t;
+
+	while (!(t = bench_mark_read(marks_fd, slot))) {
+		if (bench_now_ns() > deadline)
+			return -1;
+		bench_sleep_ms(1);
+	}
+	return (double)(t - death[slot]) / 1e6;
+}
+
+/* Notes the time of death in @death[slot] (shared memory), then segfaults, without a core. */
+__attribute__((noreturn)) static inline void bench_die_now(int64_t *death, long slot)
+{
+	struct rlimit no_core = { 0, 0 };
+
+	setrlimit(RLIMIT_CORE, &no_core);
+	death[slot] = bench_now_ns();
+	*(volatile int *)0 = 0;
+	abort();
+}
+
+/* $@name as a whole number in [@min, @max]; @def when unset, empty or anything else. */
+static inline long bench_env_long(const char *name, long def, long min, long max)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtol(v, &end, 10);
+	return !*end && n >= min && n <= max ? n : def;
+}
+
 /*
  * Waits until the collector registered @fg (fg_registered() == 1), sleeping
  * 1 ms between looks, or yielding when @spin (for timing registration).

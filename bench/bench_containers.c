@@ -34,50 +34,6 @@ static int marks_fd;
 static char marks_path[256];
 static long next_slot;
 
-static long env_long(const char *name, long def, long max)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return def;
-	n = strtol(v, &end, 10);
-	return !*end && n > 0 && n <= max ? n : def;
-}
-
-static void rescue_argv(long slot, char *slotbuf, size_t len, const char **argv)
-{
-	snprintf(slotbuf, len, "%ld", slot);
-	argv[0] = bench_self();
-	argv[1] = BENCH_RESCUE_FLAG;
-	argv[2] = marks_path;
-	argv[3] = slotbuf;
-	argv[4] = NULL;
-}
-
-static double wait_mark(long slot, int64_t timeout_s)
-{
-	int64_t deadline = bench_now_ns() + timeout_s * 1000000000LL, t;
-
-	while (!(t = bench_mark_read(marks_fd, slot))) {
-		if (bench_now_ns() > deadline)
-			return -1;
-		bench_sleep_ms(1);
-	}
-	return (double)(t - death[slot]) / 1e6;
-}
-
-__attribute__((noreturn)) static void die_now(long slot)
-{
-	struct rlimit no_core = { 0, 0 };
-
-	setrlimit(RLIMIT_CORE, &no_core);
-	death[slot] = bench_now_ns();
-	*(volatile int *)0 = 0;
-	abort();
-}
-
 /* The app: registers (with a rescue, or snapshot-only when @slot < 0), 1 KiB, segfaults. */
 __attribute__((noreturn)) static void app_main(const char *app, long slot, long die_slot)
 {
@@ -88,7 +44,7 @@ __attribute__((noreturn)) static void app_main(const char *app, long slot, long 
 	int64_t deadline;
 
 	if (slot >= 0) {
-		rescue_argv(slot, slotbuf, sizeof(slotbuf), argv);
+		bench_rescue_argv(marks_path, slot, slotbuf, sizeof(slotbuf), argv);
 		o.rescue_argv = argv;
 	}
 	fg = fg_open(&o);
@@ -100,7 +56,7 @@ __attribute__((noreturn)) static void app_main(const char *app, long slot, long 
 			_exit(3);
 		bench_sleep_ms(1);
 	}
-	die_now(die_slot);
+	bench_die_now(death, die_slot);
 }
 
 /*
@@ -169,7 +125,7 @@ static double floor_trial(void)
 	pid_t child, rescue;
 	int status;
 
-	rescue_argv(slot, slotbuf, sizeof(slotbuf), argv);
+	bench_rescue_argv(marks_path, slot, slotbuf, sizeof(slotbuf), argv);
 	fflush(NULL);
 	child = fork();
 	if (child < 0)
@@ -179,7 +135,7 @@ static double floor_trial(void)
 
 		memset(p, 7, sizeof(p));
 		__asm__ volatile("" : : "r"(p) : "memory");
-		die_now(slot);
+		bench_die_now(death, slot);
 	}
 	waitpid(child, &status, 0);
 	rescue = fork();
@@ -190,7 +146,7 @@ static double floor_trial(void)
 	if (rescue < 0)
 		bench_die("fork", errno);
 	waitpid(rescue, &status, 0);
-	return wait_mark(slot, 10);
+	return bench_wait_mark(marks_fd, death, slot, 10);
 }
 
 static long records(const char *event, const char *app)
@@ -235,7 +191,7 @@ static int latency_case(long trials)
 			bench_die("pipe2", errno);
 		outer = container_crash("ct-latency", slot, hold[0], hold[1]);
 		close(hold[0]);
-		v = wait_mark(slot, 10);
+		v = bench_wait_mark(marks_fd, death, slot, 10);
 		if (v >= 0)
 			ct[nc++] = v;
 		wait_records("rescue", "ct-latency", i + 1);
@@ -243,7 +199,7 @@ static int latency_case(long trials)
 		waitpid(outer, &status, 0);
 
 		slot = next_slot++;
-		if (host_crash("host-latency", slot) == 0 && (v = wait_mark(slot, 10)) >= 0)
+		if (host_crash("host-latency", slot) == 0 && (v = bench_wait_mark(marks_fd, death, slot, 10)) >= 0)
 			host[nh++] = v;
 		wait_records("rescue", "host-latency", i + 1);
 		if ((v = floor_trial()) >= 0)
@@ -324,8 +280,8 @@ static int claim_case(long n)
 
 int main(int argc, char **argv)
 {
-	long trials = env_long("BENCH_CT_TRIALS", 100, MAX_TRIALS);
-	long claims = env_long("BENCH_CLAIMS", 100, MAX_TRIALS);
+	long trials = bench_env_long("BENCH_CT_TRIALS", 100, 1, MAX_TRIALS);
+	long claims = bench_env_long("BENCH_CLAIMS", 100, 1, MAX_TRIALS);
 	int ok;
 
 	bench_rescue_mark_main(argc, argv);

@@ -36,14 +36,6 @@ struct storm {
 	long rss_before_kib, hwm_before_kib, hwm_kib;
 };
 
-static long env_long(const char *name, long def, long max)
-{
-	const char *v = getenv(name);
-	long n = v ? strtol(v, NULL, 10) : def;
-
-	return n > 0 && n <= max ? n : def;
-}
-
 /* Latest and count of the marks set in @fd's @n slots. */
 static int64_t marks_last(int fd, long n, long *set)
 {
@@ -189,8 +181,8 @@ static double floor_storm(long napps)
 
 int main(int argc, char **argv)
 {
-	long napps = env_long("BENCH_STORM_APPS", 500, 10000);
-	int reps = (int)env_long("BENCH_STORM_REPS", 3, MAX_REPS);
+	long napps = bench_env_long("BENCH_STORM_APPS", 500, 1, 10000);
+	int reps = (int)bench_env_long("BENCH_STORM_REPS", 3, 1, MAX_REPS);
 	double last[MAX_REPS], fl[MAX_REPS], hwm[MAX_REPS], before[MAX_REPS], rec[MAX_REPS];
 	double hwm0[MAX_REPS];
 	struct storm s[MAX_REPS];

@@ -22,14 +22,6 @@
 #define MAX_ROUNDS 50
 #define PROBES 10 /* registrations and rescues measured per point */
 
-static long env_long(const char *name, long dflt, long max)
-{
-	const char *v = getenv(name);
-	long n = v ? strtol(v, NULL, 10) : dflt;
-
-	return n > 0 && n <= max ? n : dflt;
-}
-
 static int64_t wait_count(const struct bench_collector *c, const char *event, const char *also,
 			  long want, int timeout_s)
 {
@@ -71,8 +63,8 @@ static double probe_rescue(const struct bench_collector *c, pid_t victim, long *
 
 int main(int argc, char **argv)
 {
-	long napps = env_long("BENCH_APPS", 2000, MAX_APPS);
-	long rounds = env_long("BENCH_ROUNDS", 5, MAX_ROUNDS);
+	long napps = bench_env_long("BENCH_APPS", 2000, 1, MAX_APPS);
+	long rounds = bench_env_long("BENCH_ROUNDS", 5, 1, MAX_ROUNDS);
 	const char *const rescue[] = { "/bin/true", NULL };
 	struct bench_app_opts o = { .app = "many", .fill_bytes = 1024 };
 	struct bench_app_opts vo = { .app = "victim", .fill_bytes = 1024, .rescue_argv = rescue };

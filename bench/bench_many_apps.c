@@ -289,18 +289,10 @@ static struct idle idle_window(pid_t pid, int seconds)
 	return r;
 }
 
-static long env_long(const char *name, long def, long max)
-{
-	const char *v = getenv(name);
-	long n = v ? strtol(v, NULL, 10) : def;
-
-	return n > 0 && n <= max ? n : def;
-}
-
 int main(int argc, char **argv)
 {
-	long napps = env_long("BENCH_APPS", 2000, MAX_APPS);
-	int idle_s = (int)env_long("BENCH_IDLE_S", 10, 3600);
+	long napps = bench_env_long("BENCH_APPS", 2000, 1, MAX_APPS);
+	int idle_s = (int)bench_env_long("BENCH_IDLE_S", 10, 1, 3600);
 	struct bench_app_opts o = { .app = "many", .fill_bytes = 1024, .spin = 1 };
 	static double base[MAX_APPS], rt_col[MAX_APPS], rt_echo[MAX_APPS], alone[MAX_APPS];
 	long nrc = 0, nre = 0, nal = 0;

@@ -448,14 +448,6 @@ static void bpf_cost(const long *count, int workers, const double *cpu_per_proc_
 
 /* --- report ----------------------------------------------------------------------- */
 
-static long env_long(const char *name, long def, long max)
-{
-	const char *v = getenv(name);
-	long n = v ? strtol(v, NULL, 10) : def;
-
-	return n > 0 && n <= max ? n : def;
-}
-
 /* One row: CPU per process under @m against nothing watching; returns the slowdown in %. */
 static double row(enum storm_kind k, enum mode m, long count, int workers,
 		  struct storm_result *t, struct storm_result *base, int reps, double connector)
@@ -519,12 +511,12 @@ static void direct_row(enum storm_kind k, double cpu_none_us, double collector_u
 int main(int argc, char **argv)
 {
 	static struct storm_result t[STORM_KINDS][MODES][MAX_REPS];
-	int reps = (int)env_long("BENCH_OVERHEAD_REPS", 11, MAX_REPS);
+	int reps = (int)bench_env_long("BENCH_OVERHEAD_REPS", 11, 1, MAX_REPS);
 	long count[STORM_KINDS] = {
-		env_long("BENCH_OVERHEAD_FORKS", 10000, 10000000),
-		env_long("BENCH_OVERHEAD_EXECS", 3000, 10000000),
+		bench_env_long("BENCH_OVERHEAD_FORKS", 10000, 1, 10000000),
+		bench_env_long("BENCH_OVERHEAD_EXECS", 3000, 1, 10000000),
 	};
-	int workers = (int)env_long("BENCH_OVERHEAD_WORKERS", 2 * sysconf(_SC_NPROCESSORS_ONLN), 256);
+	int workers = (int)bench_env_long("BENCH_OVERHEAD_WORKERS", 2 * sysconf(_SC_NPROCESSORS_ONLN), 1, 256);
 	double cpu_none[STORM_KINDS], share[STORM_KINDS][MODES], bpf_ns[STORM_KINDS] = { 0 };
 	static struct watcher w;
 	int r, m, k;

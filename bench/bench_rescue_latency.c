@@ -53,39 +53,6 @@ struct app_case {
 	long rescues;
 };
 
-static void rescue_argv(long slot, char *slotbuf, size_t len, const char **argv)
-{
-	snprintf(slotbuf, len, "%ld", slot);
-	argv[0] = bench_self();
-	argv[1] = BENCH_RESCUE_FLAG;
-	argv[2] = marks_path;
-	argv[3] = slotbuf;
-	argv[4] = NULL;
-}
-
-/* Waits for the rescue of @slot to record its start; returns start - death in ms. */
-static double wait_mark(long slot, int64_t timeout_s)
-{
-	int64_t deadline = bench_now_ns() + timeout_s * 1000000000LL, t;
-
-	while (!(t = bench_mark_read(marks_fd, slot))) {
-		if (bench_now_ns() > deadline)
-			return -1;
-		bench_sleep_ms(1);
-	}
-	return (double)(t - death[slot]) / 1e6;
-}
-
-__attribute__((noreturn)) static void die_now(long slot)
-{
-	struct rlimit no_core = { 0, 0 };
-
-	setrlimit(RLIMIT_CORE, &no_core);
-	death[slot] = bench_now_ns();
-	*(volatile int *)0 = 0;
-	abort();
-}
-
 /* The floor: waitpid, then fork-exec the same command. */
 static double floor_trial(size_t bytes)
 {
@@ -96,7 +63,7 @@ static double floor_trial(size_t bytes)
 	pid_t child, rescue;
 	int status;
 
-	rescue_argv(slot, slotbuf, sizeof(slotbuf), argv);
+	bench_rescue_argv(marks_path, slot, slotbuf, sizeof(slotbuf), argv);
 	fflush(NULL);
 	child = fork();
 	if (child < 0)
@@ -111,7 +78,7 @@ static double floor_trial(size_t bytes)
 				p[i] = (uint8_t)(i * 2654435761u >> 13);
 			__asm__ volatile("" : : "r"(p) : "memory");
 		}
-		die_now(slot);
+		bench_die_now(death, slot);
 	}
 	waitpid(child, &status, 0);
 	rescue = fork();
@@ -122,7 +89,7 @@ static double floor_trial(size_t bytes)
 	if (rescue < 0)
 		bench_die("fork", errno);
 	waitpid(rescue, &status, 0);
-	return wait_mark(slot, 10);
+	return bench_wait_mark(marks_fd, death, slot, 10);
 }
 
 /*
@@ -138,7 +105,7 @@ static long app_crash(struct bench_collector *c, const char *app, size_t bytes, 
 	pid_t child;
 	int status;
 
-	rescue_argv(slot, slotbuf, sizeof(slotbuf), argv);
+	bench_rescue_argv(marks_path, slot, slotbuf, sizeof(slotbuf), argv);
 	fflush(NULL);
 	child = fork();
 	if (child < 0)
@@ -157,7 +124,7 @@ static long app_crash(struct bench_collector *c, const char *app, size_t bytes, 
 			_exit(2);
 		if (!bench_wait_registered(fg, 20 * 1000000000LL, 0))
 			_exit(3);
-		die_now(slot);
+		bench_die_now(death, slot);
 	}
 	waitpid(child, &status, 0);
 	if (!WIFSIGNALED(status)) {
@@ -185,7 +152,7 @@ static double rescue_wait(const struct bench_collector *c, struct app_case *a, l
 
 	if (slot < 0)
 		return -1;
-	ms = wait_mark(slot, timeout_s);
+	ms = bench_wait_mark(marks_fd, death, slot, timeout_s);
 	++a->rescues;
 	deadline = bench_now_ns() + 60 * 1000000000LL;
 	while (app_records(c, "rescue", a->name) < a->rescues && bench_now_ns() < deadline)
@@ -215,18 +182,6 @@ static void fmt(char *buf, size_t len, const struct bench_stats *s, const char *
 {
 	snprintf(buf, len, "median %.2f %s, p99 %.2f %s (%.2f-%.2f, n=%zu)", s->median, unit,
 		 s->p99, unit, s->min, s->max, s->n);
-}
-
-static long env_long(const char *name, long def, long max)
-{
-	const char *v = getenv(name);
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return def;
-	n = strtol(v, &end, 10);
-	return !*end && n >= 0 && n <= max ? n : def;
 }
 
 static double *doubles(long n)
@@ -503,9 +458,9 @@ static void audit_breakdown(void)
 
 int main(int argc, char **argv)
 {
-	long small = env_long("BENCH_LATENCY_TRIALS", 100, MAX_TRIALS);
-	long big = env_long("BENCH_LATENCY_BIG_TRIALS", 9, MAX_TRIALS);
-	long huge = env_long("BENCH_LATENCY_HUGE_TRIALS", 5, 50);
+	long small = bench_env_long("BENCH_LATENCY_TRIALS", 100, 0, MAX_TRIALS);
+	long big = bench_env_long("BENCH_LATENCY_BIG_TRIALS", 9, 0, MAX_TRIALS);
+	long huge = bench_env_long("BENCH_LATENCY_HUGE_TRIALS", 5, 0, 50);
 	struct app_case a1k = { .name = "latency-1k" }, a64m = { .name = "latency-64m" };
 	int ok;
 
