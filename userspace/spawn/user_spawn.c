@@ -291,6 +291,44 @@ static int own_pid_namespace(int err_fd)
 
 /* In the forked child: become the user and run the program. Never returns. */
 /*
+ * A child's start, before anything of the program's: default signal
+ * handlers (first, so none of the parent's runs here once the mask is
+ * cleared), an empty mask, a session of its own, stdin /dev/null, stdout
+ * and stderr @u->out_fd, every other fd close-on-exec. -1 with errno set.
+ */
+static int child_begin(const struct user_spawn *u)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+	int null_fd, sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	setsid();
+	null_fd = open("/dev/null", O_RDONLY);
+	if (null_fd < 0 || dup2(null_fd, 0) < 0)
+		return -1;
+	if (u->out_fd >= 0 && (dup2(u->out_fd, 1) < 0 || dup2(u->out_fd, 2) < 0))
+		return -1;
+	/* Nothing of ours may leak into the program. */
+	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
+	return 0;
+}
+
+/* The collector's OOMScoreAdjust= protects the collector: a rescue is an ordinary process. */
+static void oom_score_ordinary(void)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		(void)!write(fd, "0", 1);
+		close(fd);
+	}
+}
+
+/*
  * Root, or a user given CAP_SETUID (the collector run with ambient
  * capabilities): setgroups, setresgid, setresuid, each checked, every
  * capability dropped, then proof that neither root nor a capability can be
@@ -393,24 +431,10 @@ static int host_child(void *arg)
 	struct child_args *c = arg;
 	const struct user_spawn *u = c->u;
 	const struct account *a = c->a;
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	char fd_path[320];
-	sigset_t none;
-	int null_fd, oom_fd, sig;
 
-	/* Handlers first, then the mask: none of the parent's handlers may run here. */
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	setsid();
-	null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0 || dup2(null_fd, 0) < 0)
+	if (child_begin(u) < 0)
 		goto fail;
-	if (u->out_fd >= 0 && (dup2(u->out_fd, 1) < 0 || dup2(u->out_fd, 2) < 0))
-		goto fail;
-	/* Nothing of ours may leak into the program. */
-	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
 	if (u->pass_fd >= 0) {
 		if (u->pass_fd == USER_SPAWN_FD ? fcntl(USER_SPAWN_FD, F_SETFD, 0) < 0
 						: dup2(u->pass_fd, USER_SPAWN_FD) < 0)
@@ -418,12 +442,7 @@ static int host_child(void *arg)
 		if (u->fd_path_var)
 			set_fd_path(c->e, u->fd_path_var, fd_path, sizeof(fd_path));
 	}
-	/* The collector's OOMScoreAdjust= protects the collector: a rescue is an ordinary process. */
-	oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	if (oom_fd >= 0) {
-		(void)!write(oom_fd, "0", 1);
-		close(oom_fd);
-	}
+	oom_score_ordinary();
 	if (become_user(u, a) < 0)
 		goto fail;
 	if (chdir(a->home) < 0 && chdir("/") < 0)
@@ -492,26 +511,14 @@ static void __attribute__((noreturn))
 child(const struct user_spawn *u, const struct account *a, struct env *e, int err_fd,
       int own_pidns)
 {
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	char fd_path[320], account[2048];
 	struct user_spawn_ns ns = { -1, -1, -1, -1, -1, -1 };
 	struct child_err ce = { 0, STEP_START };
 	const char *home = a->home;
-	sigset_t none;
-	int null_fd, oom_fd, sig;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	for (sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL);
-	setsid();
-	null_fd = open("/dev/null", O_RDONLY);
-	if (null_fd < 0 || dup2(null_fd, 0) < 0)
+	/* err_fd is close-on-exec already. */
+	if (child_begin(u) < 0)
 		goto fail;
-	if (u->out_fd >= 0 && (dup2(u->out_fd, 1) < 0 || dup2(u->out_fd, 2) < 0))
-		goto fail;
-	/* Nothing of ours may leak into the program (err_fd is CLOEXEC already). */
-	syscall(SYS_close_range, 3, ~0U, 4 /* CLOSE_RANGE_CLOEXEC */);
 	if (u->ns) {
 		ns = *u->ns;
 		ns.mnt = off_fd3(ns.mnt);
@@ -527,12 +534,7 @@ child(const struct user_spawn *u, const struct account *a, struct env *e, int er
 						: dup2(u->pass_fd, USER_SPAWN_FD) < 0)
 			goto fail;
 	}
-	/* The collector's OOMScoreAdjust= protects the collector: a rescue is an ordinary process. */
-	oom_fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-	if (oom_fd >= 0) {
-		(void)!write(oom_fd, "0", 1);
-		close(oom_fd);
-	}
+	oom_score_ordinary();
 	/* In a container: into its namespaces and root, then nothing of ours but the fds. */
 	if (u->ns && (enter(&ns, &ce.step, own_pidns) < 0 ||
 		      (own_pidns && (ce.step = STEP_PIDNS, own_pid_namespace(err_fd) < 0)) ||
