@@ -794,43 +794,51 @@ bool fx_app_send(struct fx_app *a, const char *line)
 	return ASSERT_EQ(write(a->in, buf, len + 1), (long long)(len + 1), "write to the app");
 }
 
-bool fx_app_read_line(struct fx_app *a, char *line, size_t len, int timeout_ms)
+int fx_fd_read_line(int fd, char *buf, size_t cap, size_t *used, char *line, size_t len,
+		    int timeout_ms)
 {
 	long long deadline = fx_now_ms() + timeout_ms;
 
 	line[0] = '\0';
 	for (;;) {
-		char *nl = memchr(a->buf, '\n', a->len);
-		struct pollfd p = { .fd = a->out, .events = POLLIN };
+		char *nl = memchr(buf, '\n', *used);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		long long left;
 		ssize_t n;
 
 		if (nl) {
-			size_t l = (size_t)(nl - a->buf);
+			size_t l = (size_t)(nl - buf);
 
-			snprintf(line, len, "%.*s", (int)l, a->buf);
-			memmove(a->buf, nl + 1, a->len - l - 1);
-			a->len -= l + 1;
-			return true;
+			snprintf(line, len, "%.*s", (int)l, buf);
+			memmove(buf, nl + 1, *used - l - 1);
+			*used -= l + 1;
+			return 1;
 		}
 		left = deadline - fx_now_ms();
-		if (left <= 0 || a->len == sizeof(a->buf)) {
-			test_fail(__FILE__, __LINE__, "no line from app %s (pid %d) within %d ms",
-				  a->app, (int)a->pid, timeout_ms);
-			return false;
-		}
+		if (left <= 0 || *used == cap)
+			return 0;
 		if (poll(&p, 1, (int)left) <= 0)
 			continue;
-		n = read(a->out, a->buf + a->len, sizeof(a->buf) - a->len);
+		n = read(fd, buf + *used, cap - *used);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0) {
-			test_fail(__FILE__, __LINE__, "app %s (pid %d) closed its stdout", a->app,
-				  (int)a->pid);
-			return false;
-		}
-		a->len += (size_t)n;
+		if (n <= 0)
+			return -1;
+		*used += (size_t)n;
 	}
+}
+
+bool fx_app_read_line(struct fx_app *a, char *line, size_t len, int timeout_ms)
+{
+	int r = fx_fd_read_line(a->out, a->buf, sizeof(a->buf), &a->len, line, len, timeout_ms);
+
+	if (r == 0)
+		test_fail(__FILE__, __LINE__, "no line from app %s (pid %d) within %d ms", a->app,
+			  (int)a->pid, timeout_ms);
+	else if (r < 0)
+		test_fail(__FILE__, __LINE__, "app %s (pid %d) closed its stdout", a->app,
+			  (int)a->pid);
+	return r > 0;
 }
 
 bool fx_app_wait(struct fx_app *a, int timeout_ms)

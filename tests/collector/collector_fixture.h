@@ -153,6 +153,13 @@ struct fx_app {
  */
 bool fx_app_start(struct fx *fx, struct fx_app *a, const struct fx_app_spec *spec);
 bool fx_app_send(struct fx_app *a, const char *line);
+/*
+ * The next line of @fd into @line (@len bytes), reading through @buf (@cap
+ * bytes, *@used of them held): 1, 0 when none came within @timeout_ms (or
+ * @buf is full), -1 when @fd closed.
+ */
+int fx_fd_read_line(int fd, char *buf, size_t cap, size_t *used, char *line, size_t len,
+		    int timeout_ms);
 bool fx_app_read_line(struct fx_app *a, char *line, size_t len, int timeout_ms);
 /*
  * Waits for the app to end: its wait status in a->status, its pipes

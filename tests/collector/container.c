@@ -134,40 +134,13 @@ static void __attribute__((noreturn)) exec_ct(struct fx *fx, const struct ct_spe
 
 bool ct_read_line(struct ct *ct, char *line, size_t len, int timeout_ms)
 {
-	long long deadline = fx_now_ms() + timeout_ms;
+	int r = fx_fd_read_line(ct->out, ct->buf, sizeof(ct->buf), &ct->len, line, len, timeout_ms);
 
-	line[0] = '\0';
-	for (;;) {
-		char *nl = memchr(ct->buf, '\n', ct->len);
-		struct pollfd p = { .fd = ct->out, .events = POLLIN };
-		long long left;
-		ssize_t n;
-
-		if (nl) {
-			size_t l = (size_t)(nl - ct->buf);
-
-			snprintf(line, len, "%.*s", (int)l, ct->buf);
-			memmove(ct->buf, nl + 1, ct->len - l - 1);
-			ct->len -= l + 1;
-			return true;
-		}
-		left = deadline - fx_now_ms();
-		if (left <= 0 || ct->len == sizeof(ct->buf)) {
-			test_fail(__FILE__, __LINE__, "no line from the container within %d ms",
-				  timeout_ms);
-			return false;
-		}
-		if (poll(&p, 1, (int)left) <= 0)
-			continue;
-		n = read(ct->out, ct->buf + ct->len, sizeof(ct->buf) - ct->len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			test_fail(__FILE__, __LINE__, "the container closed its stdout");
-			return false;
-		}
-		ct->len += (size_t)n;
-	}
+	if (r == 0)
+		test_fail(__FILE__, __LINE__, "no line from the container within %d ms", timeout_ms);
+	else if (r < 0)
+		test_fail(__FILE__, __LINE__, "the container closed its stdout");
+	return r > 0;
 }
 
 bool ct_send(struct ct *ct, const char *line)
