@@ -41,7 +41,6 @@ __attribute__((noreturn)) static void app_main(const char *app, long slot, long 
 	char slotbuf[24];
 	struct fg_opts o = { .sz = sizeof(o), .app = app, .socket_path = col.sock };
 	struct fg *fg;
-	int64_t deadline;
 
 	if (slot >= 0) {
 		bench_rescue_argv(marks_path, slot, slotbuf, sizeof(slotbuf), argv);
@@ -50,12 +49,8 @@ __attribute__((noreturn)) static void app_main(const char *app, long slot, long 
 	fg = fg_open(&o);
 	if (!fg || bench_fill(fg, 1024))
 		_exit(2);
-	deadline = bench_now_ns() + 20 * 1000000000LL;
-	while (!fg_registered(fg)) {
-		if (bench_now_ns() > deadline)
-			_exit(3);
-		bench_sleep_ms(1);
-	}
+	if (!bench_wait_registered(fg, 20 * 1000000000LL, 0))
+		_exit(3);
 	bench_die_now(death, die_slot);
 }
 
